@@ -1,0 +1,137 @@
+"""AIM configuration: one validated file for deploy, demo and replay.
+
+The same JSON file is read by the CDK app at synth (a bad threshold fails before
+deploy), by the Lambda functions (passed in the ``AIM_CONFIG`` environment variable)
+and by ``aim demo`` / ``aim replay --config``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+EST_CODE = r"^[A-Z]{3}$"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+FACTORS: tuple[str, ...] = (
+    "visits",
+    "phone",
+    "purposeful",
+    "selfcare",
+    "requests",
+    "engagement",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Thresholds(_Strict):
+    """Score cut-offs for the traffic light. A score is roughly 'how many typical
+    deviations the routine has fallen'; static factors lower the cut-offs."""
+
+    amber: Annotated[float, Field(gt=0)] = 3.0
+    red: Annotated[float, Field(gt=0)] = 6.0
+
+    @model_validator(mode="after")
+    def _amber_below_red(self) -> Thresholds:
+        if self.amber >= self.red:
+            raise ValueError(f"thresholds.amber ({self.amber}) must be below thresholds.red ({self.red})")
+        return self
+
+
+class StaticFactorWeights(_Strict):
+    """How much each static factor lowers the thresholds (multiplier on both cut-offs;
+    1.0 = no effect). They never make anyone red on their own: a routine change is needed."""
+
+    self_harm_history: Annotated[float, Field(gt=0, le=1)] = 0.8
+    acct_open: Annotated[float, Field(gt=0, le=1)] = 0.7
+    acct_post_closure: Annotated[float, Field(gt=0, le=1)] = 0.85
+    early_days: Annotated[float, Field(gt=0, le=1)] = 0.8
+    young_adult: Annotated[float, Field(gt=0, le=1)] = 0.9
+    significant_date: Annotated[float, Field(gt=0, le=1)] = 0.85
+    early_days_limit: Annotated[int, Field(ge=1, le=365)] = 30
+    significant_date_window_days: Annotated[int, Field(ge=0, le=60)] = 7
+
+
+class Retention(_Strict):
+    raw_upload_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    activity_days: Annotated[int, Field(ge=30, le=3650)] = 180
+
+
+class AimConfig(_Strict):
+    """The whole configuration. Every field has a safe default."""
+
+    establishments: list[Annotated[str, Field(pattern=EST_CODE)]] = Field(default_factory=lambda: ["LEI"])
+    timezone: str = "Europe/London"
+    schedule_minutes: Annotated[int, Field(ge=5, le=1440)] = 60
+    thresholds: Thresholds = Thresholds()
+    establishment_thresholds: dict[Annotated[str, Field(pattern=EST_CODE)], Thresholds] = Field(
+        default_factory=dict
+    )
+    factor_weights: dict[str, Annotated[float, Field(ge=0, le=10)]] = Field(
+        default_factory=lambda: dict.fromkeys(FACTORS, 1.0)
+    )
+    static_factors: StaticFactorWeights = StaticFactorWeights()
+    quiet_period_hours: Annotated[int, Field(ge=0, le=24 * 60)] = 72
+    late_data_hours: Annotated[int, Field(ge=0, le=72)] = 6
+    baseline_days: Annotated[int, Field(ge=14, le=120)] = 42
+    min_active_days: Annotated[int, Field(ge=1, le=60)] = 5
+    alert_emails: list[str] = Field(default_factory=list)
+    retention: Retention = Retention()
+
+    @field_validator("factor_weights")
+    @classmethod
+    def _known_factors(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(FACTORS))
+        if unknown:
+            raise ValueError(f"factor_weights has unknown factors {unknown}; known: {list(FACTORS)}")
+        return {**dict.fromkeys(FACTORS, 1.0), **value}
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not _EMAIL.match(v)]
+        if bad:
+            raise ValueError(f"alert_emails has invalid addresses: {bad}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(value)  # raises a clear error for an unknown zone
+        return value
+
+    def thresholds_for(self, establishment: str) -> Thresholds:
+        return self.establishment_thresholds.get(establishment, self.thresholds)
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing or invalid; the message names the field."""
+
+
+def load_config(path: str | Path | None = None, text: str | None = None) -> AimConfig:
+    """Load and validate a config from a file path or JSON text; defaults when neither."""
+    try:
+        if text is not None:
+            return AimConfig.model_validate_json(text)
+        if path is None:
+            return AimConfig()
+        raw = Path(path).read_text(encoding="utf-8")
+        return AimConfig.model_validate(json.loads(raw))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid JSON: {exc}") from exc
+    except ValueError as exc:  # pydantic.ValidationError is a ValueError
+        raise ConfigError(f"invalid AIM config ({path or 'inline'}): {exc}") from exc
