@@ -1,0 +1,121 @@
+"""Facts: one stored item per distinct event, keyed so that storing it twice is a no-op.
+
+Key layout (ActivityTable):
+    pk = "{EST}#{local date}"      one partition per establishment-day, read whole by the scorer
+    sk = "{prisoner}#{event_id}"   a prisoner's record
+       | "~K#{kiosk}#{event_id}"   a kiosk heartbeat
+       | "~U#{event_id}"           an unknown-type record without a prisoner
+
+An item's content depends only on its event (and the kiosk that sent it), so a
+redelivered message, a re-uploaded batch or an event repeated in another batch writes
+the identical item: idempotent by construction, and concurrent writers commute.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aim.domain.batch import BatchVerdict
+from aim.domain.contract import HeartbeatRecord, UnknownRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    establishment: str
+    local_date: date
+    event_id: str
+    type: str
+    occurred_at: datetime  # UTC
+    kiosk_id: str
+    prisoner_id: str | None = None
+    detail: str = ""  # compact JSON of the validated detail, "" when empty
+
+    @property
+    def pk(self) -> str:
+        return day_partition(self.establishment, self.local_date)
+
+    @property
+    def sk(self) -> str:
+        if self.type == "kiosk_heartbeat":
+            return f"~K#{self.kiosk_id}#{self.event_id}"
+        if self.prisoner_id is None:
+            return f"~U#{self.event_id}"
+        return f"{self.prisoner_id}#{self.event_id}"
+
+    def to_item(self, retention_days: int) -> dict[str, Any]:
+        expires = self.occurred_at + timedelta(days=retention_days)
+        item: dict[str, Any] = {
+            "pk": self.pk,
+            "sk": self.sk,
+            "t": self.type,
+            "at": self.occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "k": self.kiosk_id,
+            "expires_at": int(expires.timestamp()),
+        }
+        if self.detail:
+            item["d"] = self.detail
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Fact:
+        est, _, day = str(item["pk"]).partition("#")
+        sk = str(item["sk"])
+        if sk.startswith("~K#"):
+            prisoner, event_id = None, sk.split("#", 2)[2]
+        elif sk.startswith("~U#"):
+            prisoner, event_id = None, sk[3:]
+        else:
+            prisoner, _, event_id = sk.partition("#")
+        return cls(
+            establishment=est,
+            local_date=date.fromisoformat(day),
+            event_id=event_id,
+            type=str(item["t"]),
+            occurred_at=datetime.strptime(str(item["at"]), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC),
+            kiosk_id=str(item.get("k", "")),
+            prisoner_id=prisoner,
+            detail=str(item.get("d", "")),
+        )
+
+    def detail_dict(self) -> dict[str, Any]:
+        return json.loads(self.detail) if self.detail else {}
+
+
+def day_partition(establishment: str, day: date) -> str:
+    return f"{establishment}#{day.isoformat()}"
+
+
+def local_date(moment: datetime, tz: ZoneInfo) -> date:
+    """The establishment's calendar day of a moment (DST-correct)."""
+    return moment.astimezone(tz).date()
+
+
+def facts_from_verdict(verdict: BatchVerdict, tz: ZoneInfo) -> list[Fact]:
+    header = verdict.header
+    facts = []
+    for accepted in verdict.accepted:
+        record = accepted.record
+        occurred = record.occurred_at.astimezone(UTC)
+        if isinstance(record, UnknownRecord):
+            detail = json.dumps(record.detail, separators=(",", ":"), sort_keys=True) if record.detail else ""
+        else:
+            dumped = record.detail.model_dump(mode="json", by_alias=True, exclude_none=True)
+            detail = json.dumps(dumped, separators=(",", ":"), sort_keys=True) if dumped else ""
+        prisoner = None if isinstance(record, HeartbeatRecord) else record.prisoner_id
+        facts.append(
+            Fact(
+                establishment=header.establishment,
+                local_date=local_date(occurred, tz),
+                event_id=record.event_id,
+                type=record.type,
+                occurred_at=occurred,
+                kiosk_id=header.kiosk_id,
+                prisoner_id=prisoner,
+                detail=detail,
+            )
+        )
+    return facts
