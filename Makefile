@@ -1,0 +1,113 @@
+# AIM developer commands. On a fresh clone you need only Python 3.11+, Node (npm) and make:
+#   make demo    run the local demo (creates .venv first)
+#   make test    unit, integration and infrastructure tests (creates .venv, builds assets)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VENV_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.package-lock.json
+CODE_DIR := .build/code
+LAYER_DIR := .build/layer
+LAYER_STAMP := .build/layer.stamp
+LAYER_REQUIREMENTS := .build/layer-requirements.txt
+CONFIG ?= config/default.json
+CDK := npx --no-install cdk
+PYTEST_WORKERS ?= 2
+
+# jsii warns on every start that Node 20 is end-of-life; synth still works.
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
+export CDK_DISABLE_VERSION_CHECK := true
+
+.PHONY: help venv build code layer synth deploy diff test test-infra lint demo evaluate bench replay-example clean distclean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+# --- environments ---------------------------------------------------------------------
+$(VENV_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(VENV_STAMP) ## create .venv and install the project with dev extras
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# --- Lambda assets (Docker-free) ------------------------------------------------------
+build: code layer ## build the Lambda code asset and dependency layer under .build/
+
+code: ## copy functions/ and shared/aim into .build/code (always fresh)
+	rm -rf $(CODE_DIR)
+	mkdir -p $(CODE_DIR)
+	cp -R functions $(CODE_DIR)/functions
+	cp -R shared/aim $(CODE_DIR)/aim
+	find $(CODE_DIR) -name __pycache__ -prune -exec rm -rf {} +
+
+layer: $(LAYER_STAMP) ## install runtime dependencies for python3.13/x86_64 into .build/layer/python
+
+# The requirements file is rewritten only when its content changes, so the layer is rebuilt
+# only when the pinned runtime dependencies change, not on every pyproject.toml edit.
+$(LAYER_REQUIREMENTS): pyproject.toml infra/layer_requirements.py | $(VENV_STAMP)
+	mkdir -p $(dir $@)
+	$(BIN)/python infra/layer_requirements.py > $@.new
+	if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+
+$(LAYER_STAMP): $(LAYER_REQUIREMENTS)
+	rm -rf $(LAYER_DIR)
+	mkdir -p $(LAYER_DIR)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+		--only-binary=:all: --python-version 3.13 --implementation cp \
+		--target $(LAYER_DIR)/python -r $(LAYER_REQUIREMENTS)
+	find $(LAYER_DIR) -name __pycache__ -prune -exec rm -rf {} +
+	touch $@
+
+# --- CDK ------------------------------------------------------------------------------
+synth: $(VENV_STAMP) $(NODE_STAMP) build ## cdk synth (CONFIG=path to choose the config file)
+	$(CDK) synth --quiet -c config=$(CONFIG)
+
+diff: $(VENV_STAMP) $(NODE_STAMP) build ## cdk diff against the deployed stack
+	$(CDK) diff -c config=$(CONFIG)
+
+deploy: $(VENV_STAMP) $(NODE_STAMP) build ## cdk deploy (CONFIG=path, DEPLOY_ARGS=extra cdk flags)
+	$(CDK) deploy -c config=$(CONFIG) $(DEPLOY_ARGS)
+
+# --- checks ---------------------------------------------------------------------------
+test: $(VENV_STAMP) build ## all tests except -m slow, 2 workers
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow" tests
+
+test-infra: $(VENV_STAMP) build ## only the CDK assertion and cdk-nag tests
+	$(BIN)/python -m pytest tests/infra
+
+lint: $(VENV_STAMP) ## ruff check, ruff format --check, mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/mypy --explicit-package-bases infra tests/infra
+
+# --- the product, locally -------------------------------------------------------------
+demo: $(VENV_STAMP) ## run the local demo
+	$(BIN)/aim demo
+
+evaluate: $(VENV_STAMP) ## evaluate detection on simulated data
+	$(BIN)/aim evaluate
+
+bench: $(VENV_STAMP) ## scale benchmark
+	$(BIN)/aim bench
+
+replay-example: $(VENV_STAMP) ## replay the contract examples, alerts to out/alerts.jsonl
+	$(BIN)/aim replay ../shared/contract/examples --alerts-out out/alerts.jsonl
+
+clean: ## remove build outputs and caches (keeps .venv and node_modules)
+	rm -rf .build cdk.out out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -path ./.venv -prune -o -path ./node_modules -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean ## also remove .venv and node_modules
+	rm -rf $(VENV) node_modules

@@ -1,0 +1,1 @@
+"""AIM infrastructure: one CDK stack composed of one construct per capability."""

@@ -1,0 +1,1 @@
+"""One construct per capability: storage, alerting, ingest, scoring, operations."""

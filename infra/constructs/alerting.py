@@ -1,0 +1,60 @@
+"""Alerting: the SNS topic staff subscribe to for red/amber alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import constants as c
+from infra.constructs.common import (
+    allow_service_principal_on_key,
+    data_key,
+    dlq_retention,
+    encrypted_queue,
+    key_use,
+)
+
+
+class Alerting(Construct):
+    """AlertTopic (own CMK, TLS only) with one email subscription per configured address.
+
+    Every subscription gets a dead-letter queue so an alert SNS could not deliver is kept
+    (and alarmed on) rather than lost.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, alert_emails: Sequence[str]) -> None:
+        super().__init__(scope, construct_id)
+        self.topic_key = data_key(self, f"{c.ALERT_TOPIC}Key", "AlertTopic encryption")
+        self.topic = sns.Topic(
+            self,
+            c.ALERT_TOPIC,
+            display_name="AIM alerts",
+            master_key=self.topic_key,
+            enforce_ssl=True,
+            signature_version="2",
+        )
+        self.delivery_dlq: sqs.Queue = encrypted_queue(
+            self, c.ALERT_DLQ, description="undeliverable AIM alerts", retention=dlq_retention()
+        )
+        assert self.delivery_dlq.encryption_master_key is not None
+        allow_service_principal_on_key(
+            self.delivery_dlq.encryption_master_key,
+            "sns.amazonaws.com",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            source_arn=self.topic.topic_arn,
+        )
+        for address in alert_emails:
+            self.topic.add_subscription(subscriptions.EmailSubscription(address, dead_letter_queue=self.delivery_dlq))
+
+    def grant_publish(self, principal: iam.IGrantable) -> None:
+        principal.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn])
+        )
+        principal.grant_principal.add_to_principal_policy(
+            key_use(self.topic_key, "sns", "kms:Decrypt", "kms:GenerateDataKey")
+        )

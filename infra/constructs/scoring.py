@@ -1,0 +1,113 @@
+"""Scoring: the scorer function and one EventBridge Scheduler schedule per establishment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from constructs import Construct
+
+from infra import constants as c
+from infra.constructs.alerting import Alerting
+from infra.constructs.common import dlq_retention, encrypted_queue, queue_send_statements
+from infra.constructs.function import AimFunction, FunctionRuntime
+from infra.constructs.storage import Storage
+
+# Scheduler's context attribute, substituted at each invocation.
+SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
+
+
+def schedule_input(establishment: str) -> str:
+    """The event the scorer receives: which establishment, and the nominal run time."""
+    return json.dumps({"establishment": establishment, "scheduled_time": SCHEDULED_TIME})
+
+
+def rate_expression(minutes: int) -> str:
+    return f"rate({minutes} minute{'s' if minutes != 1 else ''})"
+
+
+class Scoring(Construct):
+    """Score function, ScoreDLQ (failed schedule deliveries and failed async invocations),
+    SchedulerRole and one CfnSchedule per establishment."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runtime: FunctionRuntime,
+        storage: Storage,
+        alerting: Alerting,
+        establishments: Sequence[str],
+        schedule_minutes: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.schedule_minutes = schedule_minutes
+        # A run older than one period is superseded by the next scheduled run.
+        max_age = Duration.seconds(max(60, min(schedule_minutes * 60, 6 * 3600)))
+        self.dlq = encrypted_queue(
+            self, c.SCORE_DLQ, description="scoring runs that could not run", retention=dlq_retention()
+        )
+        self.score = AimFunction(
+            self,
+            c.SCORE_FUNCTION,
+            runtime=runtime,
+            handler=c.SCORE_HANDLER,
+            description="AIM scorer: updates baselines and traffic lights, raises alerts",
+            timeout=Duration.seconds(c.SCORE_TIMEOUT_SECONDS),
+            memory_size=c.SCORE_MEMORY_MB,
+            dead_letter_queue=self.dlq,
+            retry_attempts=2,
+            max_event_age=max_age,
+        )
+        for statement in queue_send_statements(self.dlq):
+            self.score.role.add_to_principal_policy(statement)
+        storage.grant_scorer(self.score.role)
+        alerting.grant_publish(self.score.role)
+
+        self.scheduler_role = iam.Role(
+            self,
+            c.SCHEDULER_ROLE,
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            ),
+            description="EventBridge Scheduler: invoke the AIM scorer",
+        )
+        self.scheduler_policy = iam.ManagedPolicy(
+            self,
+            f"{c.SCHEDULER_ROLE}Policy",
+            description="AIM: EventBridge Scheduler invokes the scorer and dead-letters failures",
+            statements=[
+                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.score.function.function_arn]),
+                *queue_send_statements(self.dlq),
+            ],
+            roles=[self.scheduler_role],
+        )
+
+        self.schedules: dict[str, scheduler.CfnSchedule] = {}
+        for establishment in establishments:
+            schedule = scheduler.CfnSchedule(
+                self,
+                f"{c.SCHEDULE_PREFIX}{establishment}",
+                description=f"AIM: score {establishment} every {schedule_minutes} minutes",
+                schedule_expression=rate_expression(schedule_minutes),
+                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+                state="ENABLED",
+                target=scheduler.CfnSchedule.TargetProperty(
+                    arn=self.score.function.function_arn,
+                    role_arn=self.scheduler_role.role_arn,
+                    input=schedule_input(establishment),
+                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                        maximum_retry_attempts=c.SCHEDULE_MAX_RETRIES,
+                        maximum_event_age_in_seconds=max_age.to_seconds(),
+                    ),
+                    dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=self.dlq.queue_arn),
+                ),
+            )
+            # The role's policy must exist before the first invocation.
+            schedule.node.add_dependency(self.scheduler_policy)
+            self.schedules[establishment] = schedule

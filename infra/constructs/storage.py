@@ -1,0 +1,83 @@
+"""Storage: the two DynamoDB tables (facts and derived state), each with its own CMK."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from infra import constants as c
+from infra.constructs.common import data_key, key_use
+
+# DynamoDB calls the key on the caller's behalf for reads and writes.
+_TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+
+
+class Storage(Construct):
+    """ActivityTable (facts, TTL `expires_at`) and StateTable (derived per-prisoner state)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.activity_key = data_key(self, f"{c.ACTIVITY_TABLE}Key", "ActivityTable encryption")
+        self.state_key = data_key(self, f"{c.STATE_TABLE}Key", "StateTable encryption")
+        self.activity_table = self._table(c.ACTIVITY_TABLE, self.activity_key, ttl=True)
+        self.state_table = self._table(c.STATE_TABLE, self.state_key, ttl=False)
+
+    def _table(self, construct_id: str, key: kms.Key, *, ttl: bool) -> dynamodb.Table:
+        return dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=dynamodb.Attribute(name=c.PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=c.SORT_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            deletion_protection=True,
+            time_to_live_attribute=c.TTL_ATTRIBUTE if ttl else None,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def grant_transform(self, principal: iam.IGrantable) -> None:
+        """The transform reads which facts exist and writes new ones plus day markers."""
+        self._grant(
+            principal,
+            self.activity_table,
+            self.activity_key,
+            "dynamodb:BatchGetItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:UpdateItem",
+        )
+
+    def grant_scorer(self, principal: iam.IGrantable) -> None:
+        """The scorer reads facts and owns the derived state (leases, per-prisoner state, alerts)."""
+        self._grant(
+            principal,
+            self.activity_table,
+            self.activity_key,
+            "dynamodb:BatchGetItem",
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+        )
+        self._grant(
+            principal,
+            self.state_table,
+            self.state_key,
+            "dynamodb:BatchWriteItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+        )
+
+    @staticmethod
+    def _grant(principal: iam.IGrantable, table: dynamodb.Table, key: kms.IKey, *actions: str) -> None:
+        principal.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=sorted(actions), resources=[table.table_arn])
+        )
+        principal.grant_principal.add_to_principal_policy(key_use(key, "dynamodb", *_TABLE_KEY_ACTIONS))
