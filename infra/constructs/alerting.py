@@ -47,6 +47,7 @@ class Alerting(Construct):
             "sns.amazonaws.com",
             ["kms:Decrypt", "kms:GenerateDataKey"],
             source_arn=self.topic.topic_arn,
+            source_account=False,  # as CDK's own SNS->encrypted SQS grant: the topic ARN suffices
         )
         for address in alert_emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(address, dead_letter_queue=self.delivery_dlq))

@@ -44,12 +44,18 @@ def key_use(key: kms.IKey, service: str, *actions: str) -> iam.PolicyStatement:
 
 
 def allow_service_principal_on_key(
-    key: kms.IKey, service_principal: str, actions: Sequence[str], source_arn: str | None = None
+    key: kms.IKey,
+    service_principal: str,
+    actions: Sequence[str],
+    *,
+    source_arn: str,
+    source_account: bool = True,
 ) -> None:
-    """Let an AWS service (CloudWatch, SNS, ...) use a key, scoped to this account or one source."""
-    conditions: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
-    if source_arn is not None:
-        conditions["ArnEquals"] = {"aws:SourceArn": source_arn}
+    """Let an AWS service (CloudWatch, SNS, ...) use a key only on behalf of one source
+    (aws:SourceArn may contain wildcards) in this account: no confused deputy."""
+    conditions: dict[str, dict[str, str]] = {"ArnLike": {"aws:SourceArn": source_arn}}
+    if source_account:
+        conditions["StringEquals"] = {"aws:SourceAccount": Aws.ACCOUNT_ID}
     key.add_to_resource_policy(
         iam.PolicyStatement(
             principals=[iam.ServicePrincipal(service_principal)],

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -45,9 +46,30 @@ class Operations(Construct):
             enforce_ssl=True,
             signature_version="2",
         )
-        # CloudWatch alarms publish to the encrypted topic.
+        # CloudWatch alarms of this account publish to the encrypted topic: the topic policy
+        # made for enforce_ssl replaces SNS's default one, so allow them explicitly.
+        alarms_in_this_account = Stack.of(self).format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name="*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
         allow_service_principal_on_key(
-            self.topic_key, "cloudwatch.amazonaws.com", ["kms:Decrypt", "kms:GenerateDataKey"]
+            self.topic_key,
+            "cloudwatch.amazonaws.com",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            source_arn=alarms_in_this_account,
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": alarms_in_this_account},
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                },
+            )
         )
         for address in operator_emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(address))

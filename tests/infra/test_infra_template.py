@@ -361,3 +361,46 @@ def test_kiosk_uploader_role_requires_an_establishment_session_tag(synthesized: 
     (trust,) = _statements(role["Properties"]["AssumeRolePolicyDocument"])
     assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
     assert sorted(trust["Condition"]["StringEquals"]["aws:RequestTag/establishment"]) == sorted(ESTABLISHMENTS)
+
+
+def _key_statements_for(synthesized: Synthesized, key: Any, service: str) -> list[dict[str, Any]]:
+    policy = synthesized.resources[synthesized.logical_id(key)]["Properties"]["KeyPolicy"]
+    return [s for s in _statements(policy) if s.get("Principal") == {"Service": service}]
+
+
+def test_services_delivering_into_encrypted_stores_may_use_their_keys(synthesized: Synthesized) -> None:
+    """Without these, S3 notifications, alarm emails and dead-lettered alerts would silently drop."""
+    stack = synthesized.stack
+    assert stack.ingest.queue.encryption_master_key is not None
+    assert stack.alerting.delivery_dlq.encryption_master_key is not None
+
+    s3_on_queue_key = _key_statements_for(synthesized, stack.ingest.queue.encryption_master_key, "s3.amazonaws.com")
+    assert any("kms:Decrypt" in _as_list(s["Action"]) for s in s3_on_queue_key)
+
+    cloudwatch_on_topic_key = _key_statements_for(synthesized, stack.operations.topic_key, "cloudwatch.amazonaws.com")
+    assert [sorted(s["Action"]) for s in cloudwatch_on_topic_key] == [["kms:Decrypt", "kms:GenerateDataKey"]]
+
+    sns_on_dlq_key = _key_statements_for(
+        synthesized, stack.alerting.delivery_dlq.encryption_master_key, "sns.amazonaws.com"
+    )
+    topic_ref = {"Ref": synthesized.logical_id(stack.alerting.topic)}
+    assert [s["Condition"]["ArnLike"]["aws:SourceArn"] for s in sns_on_dlq_key] == [topic_ref]
+    synthesized.template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "Queues": [{"Ref": synthesized.logical_id(stack.alerting.delivery_dlq)}],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": "sqs:SendMessage",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "sns.amazonaws.com"},
+                            }
+                        )
+                    ]
+                )
+            },
+        },
+    )
