@@ -21,7 +21,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models import S3Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every message failed is reported item by item too, not raised as a whole.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def _is_test_event(body: str) -> bool:
@@ -40,7 +41,7 @@ def handle_record(record: SQSRecord) -> None:
     activity = DynamoItemStore(settings.activity_table)
     for s3_record in notification.Records:
         key = unquote_plus(s3_record.s3.object.key)
-        received = s3_record.event_time.astimezone(UTC)
+        received = s3_record.eventTime.astimezone(UTC)
         outcome = ingest_object(key, objects, activity, settings.config, received)
         # Counts and outcome only: never record contents or prison numbers.
         logger.info(
@@ -61,6 +62,4 @@ def handle_record(record: SQSRecord) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=handle_record, processor=processor, context=context
-    )
+    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

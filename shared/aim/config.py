@@ -71,9 +71,7 @@ class AimConfig(_Strict):
     timezone: str = "Europe/London"
     schedule_minutes: Annotated[int, Field(ge=5, le=1440)] = 60
     thresholds: Thresholds = Thresholds()
-    establishment_thresholds: dict[Annotated[str, Field(pattern=EST_CODE)], Thresholds] = Field(
-        default_factory=dict
-    )
+    establishment_thresholds: dict[Annotated[str, Field(pattern=EST_CODE)], Thresholds] = Field(default_factory=dict)
     factor_weights: dict[str, Annotated[float, Field(ge=0, le=10)]] = Field(
         default_factory=lambda: dict.fromkeys(FACTORS, 1.0)
     )

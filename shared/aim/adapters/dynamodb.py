@@ -64,25 +64,29 @@ class DynamoItemStore:
             self._client = aws_client("dynamodb")
         return self._client
 
-    def existing_keys(self, keys: Sequence[Key]) -> set[Key]:
-        found: set[Key] = set()
+    def existing(self, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
+        return self._batch_get(keys, projection="pk, sk, b")
+
+    def get_many(self, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
+        return self._batch_get(keys, projection=None)
+
+    def _batch_get(self, keys: Sequence[Key], projection: str | None) -> dict[Key, dict[str, Any]]:
+        found: dict[Key, dict[str, Any]] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), BATCH_GET_LIMIT):
             request: dict[str, Any] = {
                 self.table: {
-                    "Keys": [
-                        {"pk": {"S": pk}, "sk": {"S": sk}}
-                        for pk, sk in unique[start : start + BATCH_GET_LIMIT]
-                    ],
-                    "ProjectionExpression": "pk, sk",
+                    "Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in unique[start : start + BATCH_GET_LIMIT]],
                     "ConsistentRead": True,
                 }
             }
+            if projection:
+                request[self.table]["ProjectionExpression"] = projection
             for attempt in range(MAX_UNPROCESSED_RETRIES):
                 response = self.client.batch_get_item(RequestItems=request)
                 rows = response.get("Responses", {}).get(self.table, [])
                 self.counter.add("BatchGetItem", read=len(rows))
-                found.update((row["pk"]["S"], row["sk"]["S"]) for row in rows)
+                found.update({(row["pk"]["S"], row["sk"]["S"]): from_attr(row) for row in rows})
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
@@ -107,7 +111,7 @@ class DynamoItemStore:
                 raise RuntimeError(f"BatchWriteItem on {self.table} left items unprocessed after retries")
         return len(rows)
 
-    def query(self, pk: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
+    def query(self, pk: str, sk_prefix: str | None = None, sk_from: str | None = None) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk",
@@ -116,6 +120,9 @@ class DynamoItemStore:
         if sk_prefix:
             kwargs["KeyConditionExpression"] += " AND begins_with(sk, :p)"
             kwargs["ExpressionAttributeValues"][":p"] = {"S": sk_prefix}
+        elif sk_from:
+            kwargs["KeyConditionExpression"] += " AND sk >= :f"
+            kwargs["ExpressionAttributeValues"][":f"] = {"S": sk_from}
         items: list[dict[str, Any]] = []
         while True:
             response = self.client.query(**kwargs)
@@ -134,6 +141,16 @@ class DynamoItemStore:
         self.counter.add("GetItem", read=1)
         item = response.get("Item")
         return from_attr(item) if item else None
+
+    def add_to_set(self, pk: str, sk: str, attribute: str, values: set[str], expires_at: int) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": pk}, "sk": {"S": sk}},
+            UpdateExpression="ADD #a :v SET expires_at = if_not_exists(expires_at, :e)",
+            ExpressionAttributeNames={"#a": attribute},
+            ExpressionAttributeValues={":v": {"SS": sorted(values)}, ":e": {"N": str(expires_at)}},
+        )
+        self.counter.add("UpdateItem", written=1)
 
     def put_if_absent(self, item: dict[str, Any]) -> bool:
         return self.put_if(item, "attribute_not_exists(pk)", {})

@@ -33,6 +33,7 @@ class Fact:
     kiosk_id: str
     prisoner_id: str | None = None
     detail: str = ""  # compact JSON of the validated detail, "" when empty
+    batch: str = ""  # "{kiosk}/{batch_id}" that first stored it (provenance)
 
     @property
     def pk(self) -> str:
@@ -54,6 +55,7 @@ class Fact:
             "t": self.type,
             "at": self.occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "k": self.kiosk_id,
+            "b": self.batch,
             "expires_at": int(expires.timestamp()),
         }
         if self.detail:
@@ -79,6 +81,7 @@ class Fact:
             kiosk_id=str(item.get("k", "")),
             prisoner_id=prisoner,
             detail=str(item.get("d", "")),
+            batch=str(item.get("b", "")),
         )
 
     def detail_dict(self) -> dict[str, Any]:
@@ -116,6 +119,24 @@ def facts_from_verdict(verdict: BatchVerdict, tz: ZoneInfo) -> list[Fact]:
                 kiosk_id=header.kiosk_id,
                 prisoner_id=prisoner,
                 detail=detail,
+                batch=batch_ref(header.kiosk_id, header.batch_id),
             )
         )
     return facts
+
+
+def batch_ref(kiosk_id: str, batch_id: str) -> str:
+    return f"{kiosk_id}/{batch_id}"
+
+
+def changes_key(establishment: str, day: date) -> tuple[str, str]:
+    """The item listing the batches that brought facts for an establishment-day."""
+    return f"{establishment}#DAYS", day.isoformat()
+
+
+def batch_days(facts: list[Fact]) -> dict[date, datetime]:
+    """Local days a batch's facts fall on, each with its latest occurred_at (for expiry)."""
+    out: dict[date, datetime] = {}
+    for f in facts:
+        out[f.local_date] = max(out.get(f.local_date, f.occurred_at), f.occurred_at)
+    return out

@@ -180,9 +180,7 @@ def read_batch(
             verdict.rejects.append(Reject(n, describe_error(exc), event_id))
             continue
         if record.occurred_at > latest_allowed:
-            verdict.rejects.append(
-                Reject(n, "occurred_at: later than the batch's created_at (clock wrong?)", event_id)
-            )
+            verdict.rejects.append(Reject(n, "occurred_at: later than the batch's created_at (clock wrong?)", event_id))
             continue
         if oldest_allowed is not None and record.occurred_at < oldest_allowed:
             verdict.rejects.append(Reject(n, "occurred_at: older than the retention period", event_id))

@@ -279,10 +279,6 @@ def describe_error(exc: Exception) -> str:
             parts.append(f"{field}: missing")
             continue
         value = err.get("input")
-        shown = (
-            f" (got {value!r})"
-            if isinstance(value, str | int | float | bool) and len(repr(value)) < 60
-            else ""
-        )
+        shown = f" (got {value!r})" if isinstance(value, str | int | float | bool) and len(repr(value)) < 60 else ""
         parts.append(f"{field}: {msg}{shown}")
     return "; ".join(parts)

@@ -169,11 +169,28 @@ class LocalAws:
         self.resources = resources
         self.delivery = DeliveryStats()
         self.queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{NAMES['queue']}"
+        import warnings
+
+        # Metrics are disabled locally; Powertools still warns that none were published.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        from aim.observability import metrics
         from functions.score import handler as score_handler
         from functions.transform import handler as transform_handler
 
-        self._transform = transform_handler.handler
-        self._score = score_handler.handler
+        def transform(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            try:
+                return dict(transform_handler.handler(event, context))
+            finally:
+                metrics.clear_metrics()  # in process there is no CloudWatch to flush to
+
+        def score(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            try:
+                return dict(score_handler.handler(event, context))
+            finally:
+                metrics.clear_metrics()
+
+        self._transform = transform
+        self._score = score
 
     # --- ingest -------------------------------------------------------------------------------
     def upload(self, key: str, body: bytes, at: datetime, deliver: bool = True) -> None:
@@ -210,7 +227,8 @@ class LocalAws:
                 sqs.delete_message_batch(
                     QueueUrl=self.resources["queue_url"],
                     Entries=[
-                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                        for i, m in enumerate(done[start : start + 10])
                     ],
                 )
             for m in messages:
@@ -298,7 +316,9 @@ def local_aws(config: AimConfig) -> Iterator[LocalAws]:
     import boto3
     from moto import mock_aws
 
-    with _patched_env(local_env(config)), mock_aws():
+    from aim.local.moto_speedups import fast_partition_queries
+
+    with _patched_env(local_env(config)), mock_aws(), fast_partition_queries():
         _reset_caches()
         clients = {name: boto3.client(name, region_name=REGION) for name in ("s3", "sqs", "dynamodb", "sns")}
         resources = create_resources(config, clients)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from aim.config import AimConfig
-from aim.domain.activity import Fact, facts_from_verdict
+from aim.domain.activity import Fact, batch_days, batch_ref, changes_key, facts_from_verdict
 from aim.domain.batch import BatchVerdict, QuarantineError, read_batch
 from aim.domain.ports import ItemStore, ObjectStore
 
@@ -99,9 +99,7 @@ def ingest_object(
             oldest_allowed=received_at - timedelta(days=config.retention.activity_days),
         )
         if verdict.header.establishment not in config.establishments:
-            raise QuarantineError(
-                f"establishment {verdict.header.establishment} is not configured in this deployment"
-            )
+            raise QuarantineError(f"establishment {verdict.header.establishment} is not configured in this deployment")
     except QuarantineError as exc:
         outcome = IngestOutcome(key=key, status="quarantined", reason=str(exc))
         objects.copy(key, quarantine_key(key))
@@ -118,9 +116,21 @@ def apply_verdict(
 ) -> IngestOutcome:
     """Store the facts of a validated batch that are not stored yet; count the rest as duplicates."""
     facts = facts_from_verdict(verdict, tz)
-    existing = activity.existing_keys([(f.pk, f.sk) for f in facts])
+    header = verdict.header
+    retention = config.retention.activity_days
+    existing = activity.existing([(f.pk, f.sk) for f in facts])
     new_facts: list[Fact] = [f for f in facts if (f.pk, f.sk) not in existing]
-    activity.put_many(f.to_item(config.retention.activity_days) for f in new_facts)
+    activity.put_many(f.to_item(retention) for f in new_facts)
+    # Tell the scorer which days changed: add this batch to each day's change set, after the
+    # facts are stored. Days are taken from every fact this batch stored, now or in an earlier
+    # attempt that crashed part-way, so a retry repairs the set; a batch that only repeats
+    # events another batch stored adds nothing, and re-adding a member changes nothing.
+    ours = batch_ref(header.kiosk_id, header.batch_id)
+    stored_by_us = [f for f in facts if (f.pk, f.sk) not in existing or existing[(f.pk, f.sk)].get("b") == ours]
+    for day, latest in sorted(batch_days(stored_by_us).items()):
+        pk, sk = changes_key(header.establishment, day)
+        expires = int((latest + timedelta(days=retention)).timestamp())
+        activity.add_to_set(pk, sk, "batches", {ours}, expires)
     return IngestOutcome(
         key=key,
         status="applied",

@@ -1,0 +1,160 @@
+"""The ``aim`` command: demo, replay (backtest), upload (kiosk client), evaluate, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from aim.config import AimConfig, ConfigError, load_config
+
+
+def _progress_printer(label: str) -> Any:
+    state = {"last": 0.0}
+
+    def show(clock: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - state["last"] > 0.5:
+            state["last"] = now
+            width = 30
+            filled = int(width * done / max(total, 1))
+            sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}  clock {clock[:16]}Z ")
+            if done == total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    return show
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from aim.local.replay import collect_batches, replay
+
+    config = load_config(args.config)
+    directory = Path(args.dir)
+    if not directory.is_dir():
+        print(f"aim replay: {directory} is not a directory", file=sys.stderr)
+        return 2
+    batches = collect_batches(directory)
+    if not batches:
+        print(f"aim replay: no *.jsonl or *.jsonl.gz files under {directory}", file=sys.stderr)
+        return 2
+    out = Path(args.alerts_out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with out.open("w", encoding="utf-8") as sink:
+
+        def write(alert: dict[str, Any]) -> None:
+            sink.write(json.dumps(alert, separators=(",", ":")) + "\n")
+
+        progress = None if args.quiet else _progress_printer("replay")
+        summary = replay(batches, config, on_alert=write, progress=progress)
+    elapsed = time.perf_counter() - started
+    for line in summary.lines():
+        print(line)
+    for key, reason in summary.quarantined[:20]:
+        print(f"  quarantined {key}: {reason}")
+    print(f"time: {elapsed:.1f} s (ingest {summary.ingest_seconds:.1f} s, scoring {summary.scoring_seconds:.1f} s)")
+    print(f"alerts written to {out}")
+    if args.report:
+        from aim.report import write_replay_report
+
+        write_replay_report(Path(args.report), summary, alerts_path=out, config=config)
+        print(f"report written to {args.report}")
+    return 0
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from aim.kiosk import upload_files
+
+    return upload_files([Path(f) for f in args.files], bucket=args.bucket)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from aim.demo import run_demo
+
+    return run_demo(args)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from aim.evaluate import run_evaluate
+
+    return run_evaluate(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from aim.bench import run_bench
+
+    return run_bench(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aim", description="AIM: Alert. Intervene. Monitor.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="simulate one establishment and run it through the local stack")
+    demo.add_argument("--prisoners", type=int, default=200)
+    demo.add_argument("--days", type=int, default=35)
+    demo.add_argument("--wings", type=int, default=4, help="wings (one kiosk each), at most 4")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--config", help="AIM config JSON (default: built-in defaults)")
+    demo.add_argument("--report", default="out/demo-report.html", help="HTML report to write")
+    demo.set_defaults(func=cmd_demo)
+
+    rp = sub.add_parser("replay", help="backtest kiosk batches on the embedded local AWS")
+    rp.add_argument("dir")
+    rp.add_argument("--alerts-out", required=True)
+    rp.add_argument("--config")
+    rp.add_argument("--report", help="also write an HTML report")
+    rp.add_argument("--quiet", action="store_true", help="no progress bar")
+    rp.set_defaults(func=cmd_replay)
+
+    up = sub.add_parser("upload", help="upload kiosk batch files (honours AWS_ENDPOINT_URL)")
+    up.add_argument("files", nargs="+")
+    up.add_argument("--bucket", required=True)
+    up.set_defaults(func=cmd_upload)
+
+    ev = sub.add_parser("evaluate", help="measure detection quality on generated scenarios with ground truth")
+    ev.add_argument("--seeds", default="1,2,3")
+    ev.add_argument("--prisoners", type=int, default=240)
+    ev.add_argument("--days", type=int, default=63)
+    ev.add_argument("--config")
+    ev.add_argument("--report", default="out/evaluate-report.html")
+    ev.set_defaults(func=cmd_evaluate)
+
+    bench = sub.add_parser("bench", help="measure throughput, round trips, backtest speed, cold start")
+    bench.add_argument("--quick", action="store_true")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"aim {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def board_summary(board: list[dict[str, Any]]) -> str:
+    by_wing: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in board:
+        by_wing[row["wing"]][row["light"]] += 1
+    lines = [f"{'wing':<6}{'red':>6}{'amber':>7}{'green':>7}{'insuff.':>9}{'out':>6}"]
+    for wing in sorted(by_wing):
+        c = by_wing[wing]
+        out = c["released"] + c["transferred"]
+        lines.append(f"{wing:<6}{c['red']:>6}{c['amber']:>7}{c['green']:>7}{c['insufficient']:>9}{out:>6}")
+    return "\n".join(lines)
+
+
+__all__ = ["AimConfig", "board_summary", "build_parser", "main"]
+
+if __name__ == "__main__":
+    raise SystemExit(main())

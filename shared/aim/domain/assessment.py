@@ -1,0 +1,84 @@
+"""From scores to traffic lights, static factors and reasons an officer reads in ten seconds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from aim.config import AimConfig
+from aim.domain.features import CHANNELS
+from aim.domain.prisoner import PrisonerState
+
+LIGHTS = ("red", "amber", "green", "insufficient")
+MIN_EXPECTED_PER_DAY = 0.5  # below this much routine a day, a fall cannot be told from noise
+MIN_THRESHOLD_MULTIPLIER = 0.5  # static factors can at most halve the thresholds
+
+
+@dataclass(frozen=True)
+class Assessment:
+    prisoner_id: str
+    light: str
+    score: float
+    amber_at: float
+    red_at: float
+    static_factors: list[str]
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    judged_day: str | None = None
+
+
+def static_factors(state: PrisonerState, day: date, config: AimConfig) -> tuple[list[str], float]:
+    """The static risk factors that apply on ``day`` and the threshold multiplier they give."""
+    weights = config.static_factors
+    found: list[tuple[str, float]] = []
+    age = state.age_on(day)
+    if age is not None and age < 25:
+        found.append(("aged 18-24", weights.young_adult))
+    history = state.profile.get("self_harm_history")
+    if history and history[0] is True:
+        found.append(("history of self-harm", weights.self_harm_history))
+    acct = state.profile.get("acct_status")
+    if acct and acct[0] == "open":
+        found.append(("ACCT open", weights.acct_open))
+    elif acct and acct[0] == "post_closure":
+        found.append(("ACCT recently closed", weights.acct_post_closure))
+    in_custody = state.days_in_custody(day)
+    if state.reception_day is not None and in_custody is not None and in_custody < weights.early_days_limit:
+        found.append((f"early days in custody (day {in_custody + 1})", weights.early_days))
+    kind = state.significant_date_near(day, weights.significant_date_window_days)
+    if kind is not None:
+        found.append((f"significant date near ({kind})", weights.significant_date))
+    multiplier = 1.0
+    for _, w in found:
+        multiplier *= w
+    return [name for name, _ in found], max(multiplier, MIN_THRESHOLD_MULTIPLIER)
+
+
+def reasons(
+    observed: list[float], expected: list[float], deviance: list[float], window: int, judged: date, limit: int = 4
+) -> list[dict[str, Any]]:
+    """The channels that moved, most important first."""
+    since = judged - timedelta(days=window - 1)
+    order = sorted(range(len(CHANNELS)), key=lambda i: -deviance[i])
+    out = []
+    for i in order[:limit]:
+        if deviance[i] < 0.5:
+            break
+        channel = CHANNELS[i]
+        obs, exp = int(round(observed[i])), expected[i]
+        span = "on " + judged.strftime("%a %d %b") if window == 1 else f"in the {window} days since {since:%a %d %b}"
+        usual = f"usually about {exp:.0f}" if exp >= 1 else f"usually {exp:.1f}"
+        word = "fell" if channel.direction == "drop" else "rose"
+        out.append(
+            {
+                "factor": channel.factor,
+                "signal": channel.name,
+                "change": word,
+                "observed": obs,
+                "expected": round(exp, 1),
+                "window_days": window,
+                "since": since.isoformat(),
+                "text": f"{channel.words.capitalize()} {word}: {obs} {span} ({usual})",
+            }
+        )
+    return out

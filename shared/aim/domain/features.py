@@ -1,0 +1,145 @@
+"""Daily feature vectors: what one prisoner did on one local day, as counts.
+
+Scoring works on *channels*, sums of features: a drop channel (e.g. phone calls and
+credit) is evidence when it falls below the person's own expected level; a rise channel
+(refusals, distress) is evidence when it rises above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from aim.domain.activity import Fact
+
+FEATURES: tuple[str, ...] = (
+    "visit_booked",
+    "visit_attended",
+    "visit_cancelled_prisoner",
+    "visit_cancelled_visitor",
+    "visit_cancelled_establishment",
+    "phone_call",
+    "phone_credit_added",
+    "activity_attended",
+    "activity_missed_refused",  # refused or sick
+    "activity_missed_cancelled",
+    "activity_missed_other",
+    "canteen_order",
+    "meal_selected",
+    "application_submitted",
+    "complaint_submitted",
+    "healthcare_request",
+    "kiosk_login",
+    "late_login",  # kiosk_login between 22:00 and 05:59 local time
+    "routine",  # every routine record of the day (all of the above)
+)
+F = {name: i for i, name in enumerate(FEATURES)}
+NF = len(FEATURES)
+LATE_HOURS = frozenset({22, 23, 0, 1, 2, 3, 4, 5})
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    factor: str  # the configurable factor it belongs to (config.FACTORS)
+    direction: Literal["drop", "rise"]
+    features: tuple[int, ...]
+    words: str  # what an officer reads: "phone calls and credit"
+    weight: float = 1.0
+
+
+CHANNELS: tuple[Channel, ...] = (
+    Channel("visits", "visits", "drop", (F["visit_booked"], F["visit_attended"]), "visits booked or attended"),
+    Channel("visits_cancelled", "visits", "rise", (F["visit_cancelled_prisoner"],), "visits cancelled by them"),
+    Channel("phone", "phone", "drop", (F["phone_call"], F["phone_credit_added"]), "phone calls and credit"),
+    Channel("purposeful", "purposeful", "drop", (F["activity_attended"],), "work, education and activities"),
+    Channel("refusals", "purposeful", "rise", (F["activity_missed_refused"],), "activities refused or missed sick"),
+    Channel(
+        "selfcare", "selfcare", "drop", (F["canteen_order"], F["meal_selected"]), "canteen orders and meal choices"
+    ),
+    Channel("applications", "requests", "drop", (F["application_submitted"],), "applications", 0.5),
+    Channel(
+        "distress", "requests", "rise", (F["complaint_submitted"], F["healthcare_request"]), "requests and complaints"
+    ),
+    Channel("engagement", "engagement", "drop", (F["kiosk_login"],), "kiosk use"),
+    Channel("late_night", "engagement", "rise", (F["late_login"],), "kiosk use late at night"),
+)
+NC = len(CHANNELS)
+DROP = np.array([c.direction == "drop" for c in CHANNELS])
+# channel x feature membership matrix: channels = features @ MEMBERSHIP.T
+MEMBERSHIP = np.zeros((NC, NF), dtype=np.float64)
+for _i, _c in enumerate(CHANNELS):
+    MEMBERSHIP[_i, list(_c.features)] = 1.0
+ROUTINE_TYPES = frozenset(
+    {
+        "visit_booked",
+        "visit_cancelled",
+        "visit_attended",
+        "phone_call",
+        "phone_credit_added",
+        "activity_attended",
+        "activity_missed",
+        "canteen_order",
+        "meal_selected",
+        "application_submitted",
+        "complaint_submitted",
+        "healthcare_request",
+        "kiosk_login",
+    }
+)
+
+
+def feature_index(fact: Fact, tz: ZoneInfo) -> list[int]:
+    """The features one fact counts towards (empty for non-routine types)."""
+    t = fact.type
+    if t not in ROUTINE_TYPES:
+        return []
+    out = [F["routine"]]
+    if t == "visit_cancelled":
+        by = fact.detail_dict().get("by")
+        out.append(F[f"visit_cancelled_{by}"] if by in ("prisoner", "visitor", "establishment") else F["routine"])
+    elif t == "activity_missed":
+        reason = fact.detail_dict().get("reason")
+        key = {"refused": "refused", "sick": "refused", "cancelled": "cancelled"}.get(str(reason), "other")
+        out.append(F[f"activity_missed_{key}"])
+    else:
+        out.append(F[t])
+        if t == "kiosk_login" and fact.occurred_at.astimezone(tz).hour in LATE_HOURS:
+            out.append(F["late_login"])
+    return out
+
+
+def day_vectors(facts: Iterable[Fact], tz: ZoneInfo) -> dict[str, npt.NDArray[np.int16]]:
+    """Per-prisoner feature counts for the facts of one day."""
+    out: dict[str, npt.NDArray[np.int16]] = {}
+    for fact in facts:
+        if fact.prisoner_id is None:
+            continue
+        idx = feature_index(fact, tz)
+        if not idx:
+            continue
+        vec = out.get(fact.prisoner_id)
+        if vec is None:
+            vec = out[fact.prisoner_id] = np.zeros(NF, dtype=np.int16)
+        for i in idx:
+            vec[i] = min(int(vec[i]) + 1, 32000)
+    return out
+
+
+def kiosk_hours(facts: Iterable[Fact], tz: ZoneInfo) -> dict[str, set[int]]:
+    """Local hours in which each kiosk sent a heartbeat on the day."""
+    out: dict[str, set[int]] = {}
+    for fact in facts:
+        if fact.type == "kiosk_heartbeat":
+            out.setdefault(fact.kiosk_id, set()).add(fact.occurred_at.astimezone(tz).hour)
+    return out
+
+
+def day_index(day: date, origin: date) -> int:
+    return (day - origin).days

@@ -1,0 +1,198 @@
+"""Per-prisoner derived state: what the scorer keeps between runs.
+
+It is derived from the facts and can be rebuilt from them. Profile, movement and
+significant-date events fold in commutatively (the latest by (occurred_at, event_id)
+wins, field by field), so folding the same facts again, or in another order, gives the
+same state.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from aim.domain.activity import Fact
+from aim.domain.features import NF
+
+MOVEMENT_TYPES = frozenset({"reception", "transfer_out", "release"})
+PROFILE_FIELDS = ("date_of_birth", "self_harm_history", "acct_status", "location")
+
+
+def _stamp(fact: Fact) -> str:
+    return f"{fact.occurred_at.strftime('%Y-%m-%dT%H:%M:%SZ')}|{fact.event_id}"
+
+
+@dataclass
+class PrisonerState:
+    establishment: str
+    prisoner_id: str
+    origin: date  # the calendar day of row 0 of ``days``
+    days: npt.NDArray[np.int16]  # [H, NF] feature counts per local day
+    profile: dict[str, list[Any]] = field(default_factory=dict)  # field -> [value, stamp]
+    movement: list[Any] | None = None  # [type, stamp, local date]
+    reception_day: str | None = None
+    first_seen: str | None = None
+    significant_dates: dict[str, str] = field(default_factory=dict)  # ISO date -> kind
+    kiosks: dict[str, int] = field(default_factory=dict)  # kiosk -> records seen from it
+    light: str = "insufficient"
+    score: float = 0.0
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    static_factors: list[str] = field(default_factory=list)
+    judged_day: str | None = None
+    light_since: str | None = None
+    open_alert: dict[str, Any] | None = None
+
+    # --- construction ---------------------------------------------------------------------
+    @classmethod
+    def new(cls, establishment: str, prisoner_id: str, origin: date, horizon: int) -> PrisonerState:
+        return cls(establishment, prisoner_id, origin, np.zeros((horizon, NF), dtype=np.int16))
+
+    # --- custody --------------------------------------------------------------------------
+    @property
+    def in_custody(self) -> bool:
+        return self.movement is None or self.movement[0] == "reception"
+
+    @property
+    def location(self) -> str | None:
+        value = self.profile.get("location")
+        return str(value[0]) if value else None
+
+    @property
+    def wing(self) -> str:
+        loc = self.location
+        return loc.split("-")[0] if loc else "?"
+
+    def custody_start(self) -> date | None:
+        day = self.reception_day or self.first_seen
+        return date.fromisoformat(day) if day else None
+
+    # --- days -----------------------------------------------------------------------------
+    def shift_to(self, origin: date) -> None:
+        """Move the window so row 0 is ``origin``; rows that fall off are forgotten."""
+        delta = (origin - self.origin).days
+        if delta == 0:
+            return
+        horizon = self.days.shape[0]
+        new = np.zeros_like(self.days)
+        if 0 < delta < horizon:
+            new[: horizon - delta] = self.days[delta:]
+        elif -horizon < delta < 0:
+            new[-delta:] = self.days[: horizon + delta]
+        self.days = new
+        self.origin = origin
+
+    def set_day(self, day: date, vector: npt.NDArray[np.int16] | None) -> None:
+        t = (day - self.origin).days
+        if 0 <= t < self.days.shape[0]:
+            self.days[t] = 0 if vector is None else vector
+
+    # --- folding events -------------------------------------------------------------------
+    def fold(self, fact: Fact, day: date) -> None:
+        stamp = _stamp(fact)
+        iso = day.isoformat()
+        if self.first_seen is None or iso < self.first_seen:
+            self.first_seen = iso
+        if fact.kiosk_id:
+            self.kiosks[fact.kiosk_id] = self.kiosks.get(fact.kiosk_id, 0) + 1
+        detail = fact.detail_dict() if fact.detail else {}
+        if fact.type == "profile":
+            for name in PROFILE_FIELDS:
+                if name in detail:
+                    self._set_field(name, detail[name], stamp)
+        elif fact.type in MOVEMENT_TYPES:
+            if self.movement is None or stamp > self.movement[1]:
+                self.movement = [fact.type, stamp, iso]
+            if fact.type == "reception":
+                if self.reception_day is None or iso > self.reception_day:
+                    self.reception_day = iso
+                if "location" in detail:
+                    self._set_field("location", detail["location"], stamp)
+        elif fact.type == "location_change" and "location" in detail:
+            self._set_field("location", detail["location"], stamp)
+        elif fact.type == "significant_date" and "date" in detail:
+            self.significant_dates[str(detail["date"])] = str(detail.get("kind", "other"))
+
+    def _set_field(self, name: str, value: Any, stamp: str) -> None:
+        current = self.profile.get(name)
+        if current is None or stamp > current[1]:
+            self.profile[name] = [value, stamp]
+
+    # --- static factors -------------------------------------------------------------------
+    def age_on(self, day: date) -> int | None:
+        dob = self.profile.get("date_of_birth")
+        if not dob:
+            return None
+        born = date.fromisoformat(str(dob[0]))
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+    def days_in_custody(self, day: date) -> int | None:
+        start = self.custody_start()
+        return None if start is None else (day - start).days
+
+    def significant_date_near(self, day: date, window: int) -> str | None:
+        for iso, kind in sorted(self.significant_dates.items()):
+            if abs((date.fromisoformat(iso) - day).days) <= window:
+                return kind
+        return None
+
+    def kiosk(self) -> str | None:
+        return max(self.kiosks, key=lambda k: self.kiosks[k]) if self.kiosks else None
+
+    # --- storage --------------------------------------------------------------------------
+    def to_item(self) -> dict[str, Any]:
+        small = {
+            "profile": self.profile,
+            "movement": self.movement,
+            "reception_day": self.reception_day,
+            "first_seen": self.first_seen,
+            "significant_dates": self.significant_dates,
+            "kiosks": dict(sorted(self.kiosks.items(), key=lambda kv: -kv[1])[:4]),
+            "score": round(self.score, 3),
+            "reasons": self.reasons,
+            "static_factors": self.static_factors,
+            "judged_day": self.judged_day,
+            "light_since": self.light_since,
+            "open_alert": self.open_alert,
+        }
+        return {
+            "pk": self.establishment,
+            "sk": f"P#{self.prisoner_id}",
+            "light": self.light,
+            "origin": self.origin.isoformat(),
+            "days": self.days.astype("<i2").tobytes(),
+            "s": json.dumps(small, separators=(",", ":"), sort_keys=True),
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any], horizon: int) -> PrisonerState:
+        small = json.loads(str(item["s"]))
+        raw = bytes(item["days"].value if hasattr(item["days"], "value") else item["days"])
+        days = np.frombuffer(raw, dtype="<i2").reshape(-1, NF).astype(np.int16)
+        state = cls(
+            establishment=str(item["pk"]),
+            prisoner_id=str(item["sk"])[2:],
+            origin=date.fromisoformat(str(item["origin"])),
+            days=days.copy(),
+            light=str(item.get("light", "insufficient")),
+            **{k: small.get(k) for k in ("movement", "reception_day", "first_seen", "judged_day", "light_since")},
+            profile=small.get("profile") or {},
+            significant_dates=small.get("significant_dates") or {},
+            kiosks=small.get("kiosks") or {},
+            score=float(small.get("score") or 0.0),
+            reasons=small.get("reasons") or [],
+            static_factors=small.get("static_factors") or [],
+            open_alert=small.get("open_alert"),
+        )
+        old_horizon = state.days.shape[0]
+        if old_horizon != horizon:  # the configured baseline length changed: keep the latest days
+            resized = np.zeros((horizon, NF), dtype=np.int16)
+            keep = min(horizon, old_horizon)
+            resized[horizon - keep :] = state.days[old_horizon - keep :]
+            state.days = resized
+            state.origin = state.origin + timedelta(days=old_horizon - horizon)
+        return state

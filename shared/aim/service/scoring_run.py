@@ -1,0 +1,354 @@
+"""One scheduled scoring run for one establishment.
+
+1. Take the establishment's lease (an overlapping or duplicate run does nothing).
+2. Find which closed days changed since the last run (day change sets) and re-read only those
+   day partitions; fold their facts into the per-prisoner state.
+3. Score every prisoner in custody on the latest closed day, set traffic lights.
+4. Record each new red alert before sending it, send it, mark it sent; resend any
+   alert recorded earlier and not sent.
+5. Write back the states that changed, and the establishment's meta item.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from aim.config import AimConfig
+from aim.domain import alerts as alerting
+from aim.domain.activity import Fact, changes_key, day_partition
+from aim.domain.assessment import MIN_EXPECTED_PER_DAY, Assessment, reasons, static_factors
+from aim.domain.features import CHANNELS, DROP, MEMBERSHIP, F, day_vectors, kiosk_hours
+from aim.domain.ports import AlertPublisher, ItemStore
+from aim.domain.prisoner import PrisonerState
+from aim.domain.scoring import EVAL_SPAN, ScoreInputs, channel_weights, score
+
+LEASE_SECONDS = 900
+LOOKBACK_DAYS = 7  # closed days re-read when late records arrive for them
+KIOSK_HISTORY_DAYS = 21
+CONFOUNDER_RATIO = 0.6  # a wing/establishment below this share of its usual activity is not about one person
+CHANNEL_INDEX = {c.name: i for i, c in enumerate(CHANNELS)}
+PURPOSEFUL = [CHANNEL_INDEX["purposeful"], CHANNEL_INDEX["refusals"]]
+VISITS = [CHANNEL_INDEX["visits"], CHANNEL_INDEX["visits_cancelled"]]
+
+
+@dataclass
+class RunSummary:
+    establishment: str
+    status: str = "scored"
+    judged_day: str | None = None
+    days_read: list[str] = field(default_factory=list)
+    prisoners: int = 0
+    lights: dict[str, int] = field(default_factory=dict)
+    alerts_sent: list[str] = field(default_factory=list)
+    alerts_resent: list[str] = field(default_factory=list)
+
+
+def horizon(config: AimConfig) -> int:
+    return config.baseline_days + EVAL_SPAN + LOOKBACK_DAYS
+
+
+def latest_closed_day(now: datetime, tz: ZoneInfo, late_hours: int) -> date:
+    """The latest local day whose records should all be in by ``now``."""
+    local = now.astimezone(tz)
+    day = local.date() - timedelta(days=1)
+    while datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz) + timedelta(hours=late_hours) > now:
+        day -= timedelta(days=1)
+    return day
+
+
+class ScoringRun:
+    def __init__(
+        self,
+        establishment: str,
+        now: datetime,
+        activity: ItemStore,
+        state: ItemStore,
+        publisher: AlertPublisher,
+        config: AimConfig,
+    ) -> None:
+        self.est = establishment
+        self.now = now.astimezone(UTC)
+        self.activity = activity
+        self.state = state
+        self.publisher = publisher
+        self.config = config
+        self.tz = ZoneInfo(config.timezone)
+        self.h = horizon(config)
+        self.summary = RunSummary(establishment)
+
+    # --- lease ----------------------------------------------------------------------------
+    def _acquire(self, holder: str) -> bool:
+        expires = int(self.now.timestamp()) + LEASE_SECONDS
+        return self.state.put_if(
+            {"pk": self.est, "sk": "LEASE", "holder": holder, "lease_expires": expires},
+            "attribute_not_exists(pk) OR lease_expires < :now",
+            {":now": int(self.now.timestamp())},
+        )
+
+    def run(self) -> RunSummary:
+        judged = latest_closed_day(self.now, self.tz, self.config.late_data_hours)
+        self.summary.judged_day = judged.isoformat()
+        # Cheap checks first (no lease, no writes): most hourly runs find nothing to do.
+        pending = self.state.query(self.est, sk_prefix="PENDING#")
+        lookback = [judged - timedelta(days=n) for n in range(LOOKBACK_DAYS)]
+        keys = [changes_key(self.est, d) for d in lookback]
+        change_sets = self.activity.get_many(keys)
+        meta_item = self.state.get(self.est, "META")
+        meta: dict[str, Any] = json.loads(str(meta_item["m"])) if meta_item else {}
+        loaded: dict[str, int] = meta.get("loaded", {})
+        counts = {sk: len(item.get("batches", ())) for (_, sk), item in change_sets.items()}
+        changed = sorted(d for d, n in counts.items() if loaded.get(d) != n)
+        if not pending and not changed and meta.get("judged_day") == judged.isoformat():
+            self.summary.status = "unchanged"
+            return self.summary
+        holder = str(uuid.uuid4())
+        if not self._acquire(holder):
+            self.summary.status = "skipped: another run holds the lease"
+            return self.summary
+        try:
+            self._resend_pending()
+            self._run(judged, meta, loaded, counts, changed)
+        finally:
+            self.state.delete(self.est, "LEASE")
+        return self.summary
+
+    # --- the run --------------------------------------------------------------------------
+    def _run(
+        self, judged: date, meta: dict[str, Any], loaded: dict[str, int], counts: dict[str, int], changed: list[str]
+    ) -> None:
+        hours: dict[str, dict[str, list[int]]] = meta.get("kiosk_hours", {})
+        states = {
+            s.prisoner_id: s
+            for s in (PrisonerState.from_item(i, self.h) for i in self.state.query(self.est, sk_prefix="P#"))
+        }
+        before = {pid: s.to_item() for pid, s in states.items()}
+        origin = judged - timedelta(days=self.h - 1)
+        for s in states.values():
+            s.shift_to(origin)
+
+        for iso in changed:
+            day = date.fromisoformat(iso)
+            facts = [Fact.from_item(i) for i in self.activity.query(day_partition(self.est, day))]
+            self._apply_day(day, facts, states, origin, hours)
+            loaded[iso] = counts[iso]
+            self.summary.days_read.append(iso)
+
+        self._score(judged, states, loaded, hours)
+
+        changed_items = [s.to_item() for pid, s in states.items() if s.to_item() != before.get(pid)]
+        self.state.put_many(changed_items)
+        keep_from = (judged - timedelta(days=self.h)).isoformat()
+        meta = {
+            "loaded": {d: n for d, n in loaded.items() if d >= keep_from},
+            "kiosk_hours": {
+                k: {d: h for d, h in days.items() if d >= (judged - timedelta(days=KIOSK_HISTORY_DAYS)).isoformat()}
+                for k, days in hours.items()
+            },
+            "judged_day": judged.isoformat(),
+        }
+        self.state.put_many([{"pk": self.est, "sk": "META", "m": json.dumps(meta, sort_keys=True)}])
+
+    def _apply_day(
+        self,
+        day: date,
+        facts: list[Fact],
+        states: dict[str, PrisonerState],
+        origin: date,
+        hours: dict[str, dict[str, list[int]]],
+    ) -> None:
+        for fact in sorted(facts, key=lambda f: (f.occurred_at, f.event_id)):
+            if fact.prisoner_id is None:
+                continue
+            s = states.get(fact.prisoner_id)
+            if s is None:
+                s = states[fact.prisoner_id] = PrisonerState.new(self.est, fact.prisoner_id, origin, self.h)
+            s.fold(fact, day)
+        vectors = day_vectors(facts, self.tz)
+        for pid, s in states.items():
+            s.set_day(day, vectors.get(pid))
+        for kiosk, hs in kiosk_hours(facts, self.tz).items():
+            hours.setdefault(kiosk, {})[day.isoformat()] = sorted(hs)
+
+    # --- scoring --------------------------------------------------------------------------
+    def _kiosk_reliable(self, hours: dict[str, dict[str, list[int]]], days: list[date]) -> dict[str, np.ndarray]:
+        """Per kiosk, whether each day's heartbeats cover its usual hours (an outage is no evidence)."""
+        out: dict[str, np.ndarray] = {}
+        for kiosk, by_day in hours.items():
+            seen = [set(h) for h in by_day.values() if h]
+            usual: set[int] = set()
+            if seen:
+                for hour in range(24):
+                    if sum(hour in s for s in seen) >= max(2, len(seen) // 2 + 1):
+                        usual.add(hour)
+            flags = np.zeros(len(days), dtype=bool)
+            for t, d in enumerate(days):
+                got = set(by_day.get(d.isoformat(), []))
+                flags[t] = bool(got) and len(usual - got) <= 1
+            out[kiosk] = flags
+        return out
+
+    def _score(
+        self,
+        judged: date,
+        states: dict[str, PrisonerState],
+        loaded: dict[str, int],
+        hours: dict[str, dict[str, list[int]]],
+    ) -> None:
+        cfg = self.config
+        origin = judged - timedelta(days=self.h - 1)
+        days = [origin + timedelta(days=t) for t in range(self.h)]
+        active = [s for s in states.values() if s.in_custody]
+        for s in states.values():
+            if not s.in_custody:
+                s.light, s.reasons, s.open_alert = (
+                    "released" if s.movement and s.movement[0] == "release" else "transferred",
+                    [],
+                    None,
+                )
+        if not active:
+            self.summary.prisoners = 0
+            return
+        n_p, n_t, n_c = len(active), self.h, len(CHANNELS)
+        counts = np.stack([s.days for s in active]).astype(np.float64)  # [P, T, NF]
+        day_loaded = np.array([d.isoformat() in loaded for d in days])
+        valid_day = np.broadcast_to(day_loaded, (n_p, n_t)).copy()
+
+        kiosk_ok = self._kiosk_reliable(hours, days)
+        for p, s in enumerate(active):
+            start = s.custody_start()
+            if start is not None:
+                first_full = start + timedelta(days=1) if s.reception_day else start
+                valid_day[p, : max(0, (first_full - origin).days)] = False
+            kiosk = s.kiosk()
+            if kiosk in kiosk_ok:
+                valid_day[p] &= kiosk_ok[kiosk]
+        valid = np.repeat(valid_day[:, :, None], n_c, axis=2)
+
+        # Establishment cancellations are not the person's doing.
+        valid[:, :, PURPOSEFUL] &= (counts[:, :, F["activity_missed_cancelled"]] == 0)[:, :, None]
+        valid[:, :, VISITS] &= (counts[:, :, F["visit_cancelled_establishment"]] == 0)[:, :, None]
+
+        # Wing- and establishment-wide drops: many routines change at once.
+        chan = counts @ MEMBERSHIP.T  # [P, T, C]
+        wings = np.array([s.wing for s in active])
+        groups = [np.ones(n_p, dtype=bool)] + [wings == w for w in sorted(set(wings))]
+        for members in groups:
+            if members.sum() < 5:
+                continue
+            total = chan[members].sum(axis=0)  # [T, C]
+            for t in range(n_t):
+                ref_days = [
+                    u for u in range(max(0, t - 28), t) if day_loaded[u] and days[u].weekday() == days[t].weekday()
+                ]
+                if len(ref_days) < 2 or not day_loaded[t]:
+                    continue
+                usual = np.median(total[ref_days], axis=0)
+                low = DROP & (usual >= 3) & (total[t] < CONFOUNDER_RATIO * usual)
+                if low.any():
+                    valid[np.ix_(members, [t], np.flatnonzero(low))] = False
+                overall_usual = usual[DROP].sum()
+                if overall_usual >= 5 and total[t][DROP].sum() < CONFOUNDER_RATIO * overall_usual:
+                    valid[members, t, :] = False
+
+        result = score(
+            ScoreInputs(
+                counts=counts,
+                valid=valid,
+                weekday=np.array([d.weekday() for d in days], dtype=np.int64),
+                judge=n_t - 1,
+                channel_weights=channel_weights(cfg.factor_weights),
+            )
+        )
+        thresholds = cfg.thresholds_for(self.est)
+        quiet = timedelta(hours=cfg.quiet_period_hours)
+        lights: dict[str, int] = defaultdict(int)
+        for p, s in enumerate(active):
+            factors, multiplier = static_factors(s, judged, cfg)
+            value = float(result.score[p])
+            amber_at, red_at = thresholds.amber * multiplier, thresholds.red * multiplier
+            judged_valid = bool(valid_day[p, -EVAL_SPAN:].any())
+            if not judged_valid:
+                light = "insufficient"
+            elif value >= red_at:
+                light = "red"
+            elif value >= amber_at:
+                light = "amber"
+            elif result.expected_per_day[p] < MIN_EXPECTED_PER_DAY:
+                light = "insufficient"
+            else:
+                light = "green"
+            why = (
+                reasons(
+                    result.observed[p].tolist(),
+                    result.expected[p].tolist(),
+                    result.deviance[p].tolist(),
+                    int(result.window[p]),
+                    judged,
+                )
+                if light in ("red", "amber")
+                else []
+            )
+            assessment = Assessment(s.prisoner_id, light, value, amber_at, red_at, factors, why, judged.isoformat())
+            if light != s.light:
+                s.light_since = self.now.isoformat()
+            s.light, s.score, s.reasons, s.static_factors, s.judged_day = light, value, why, factors, judged.isoformat()
+            lights[light] += 1
+            self._alert(s, assessment, quiet)
+        self.summary.prisoners = n_p
+        self.summary.lights = dict(lights)
+
+    # --- alerts ---------------------------------------------------------------------------
+    def _alert(self, s: PrisonerState, assessment: Assessment, quiet: timedelta) -> None:
+        if alerting.should_close(assessment, s.open_alert, self.now, quiet):
+            s.open_alert = None
+        decision = alerting.decide(self.est, assessment, s.open_alert, self.now, quiet)
+        if decision is None:
+            return
+        message = alerting.alert_message(decision, self.est, assessment, self.now, s.location)
+        record = {"pk": self.est, "sk": f"PENDING#{decision.alert_id}", "message": alerting.to_json(message)}
+        if self.state.put_if_absent(record):  # recorded before sent; an existing record means already handled
+            self._send(message)
+            self.state.delete(self.est, f"PENDING#{decision.alert_id}")
+            self.summary.alerts_sent.append(decision.alert_id)
+        s.open_alert = {
+            "alert_id": decision.alert_id,
+            "raised_at": self.now.isoformat(),
+            "score": round(assessment.score, 3),
+        }
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self.publisher.publish(
+            machine_json=alerting.to_json(message),
+            human_text=alerting.alert_text(message),
+            subject=alerting.alert_subject(message),
+            attributes={"establishment": self.est, "level": str(message["level"])},
+        )
+
+    def _resend_pending(self) -> None:
+        for item in self.state.query(self.est, sk_prefix="PENDING#"):
+            message = json.loads(str(item["message"]))
+            self._send(message)
+            self.state.delete(self.est, str(item["sk"]))
+            self.summary.alerts_resent.append(str(message["alert_id"]))
+
+
+def run_scoring(
+    establishment: str,
+    now: datetime,
+    activity: ItemStore,
+    state: ItemStore,
+    publisher: AlertPublisher,
+    config: AimConfig,
+) -> RunSummary:
+    return ScoringRun(establishment, now, activity, state, publisher, config).run()
+
+
+__all__ = ["RunSummary", "ScoringRun", "horizon", "latest_closed_day", "run_scoring"]
