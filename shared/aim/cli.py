@@ -91,6 +91,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_bench(args)
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from aim.reconcile import run_reconcile
+
+    return run_reconcile(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aim", description="AIM: Alert. Intervene. Monitor.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--config")
     ev.add_argument("--report", default="out/evaluate-report.html")
     ev.set_defaults(func=cmd_evaluate)
+
+    rc = sub.add_parser("reconcile", help="list uploads neither applied nor quarantined, and dead letters")
+    rc.add_argument("--bucket", required=True)
+    rc.add_argument("--activity-table", required=True)
+    rc.add_argument("--dlq-url", required=True)
+    rc.add_argument("--grace-minutes", type=int, default=60)
+    rc.set_defaults(func=cmd_reconcile)
 
     bench = sub.add_parser("bench", help="measure throughput, round trips, backtest speed, cold start")
     bench.add_argument("--quick", action="store_true")

@@ -46,6 +46,7 @@ class PrisonerState:
     judged_day: str | None = None
     light_since: str | None = None
     open_alert: dict[str, Any] | None = None
+    thresholds: list[float] = field(default_factory=list)  # [amber_at, red_at] after static factors
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
@@ -158,6 +159,7 @@ class PrisonerState:
             "judged_day": self.judged_day,
             "light_since": self.light_since,
             "open_alert": self.open_alert,
+            "thresholds": self.thresholds,
         }
         return {
             "pk": self.establishment,
@@ -187,6 +189,7 @@ class PrisonerState:
             reasons=small.get("reasons") or [],
             static_factors=small.get("static_factors") or [],
             open_alert=small.get("open_alert"),
+            thresholds=small.get("thresholds") or [],
         )
         old_horizon = state.days.shape[0]
         if old_horizon != horizon:  # the configured baseline length changed: keep the latest days

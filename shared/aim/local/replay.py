@@ -128,6 +128,11 @@ def read_board(local: LocalAws, config: AimConfig) -> list[dict[str, Any]]:
                     "reasons": s.reasons,
                     "static_factors": s.static_factors,
                     "light_since": s.light_since,
+                    "judged_day": s.judged_day,
+                    "amber_at": s.thresholds[0] if s.thresholds else None,
+                    "red_at": s.thresholds[1] if s.thresholds else None,
+                    "in_custody": s.in_custody,
+                    "open_alert": s.open_alert,
                 }
             )
     return board
@@ -139,6 +144,7 @@ def replay(
     on_alert: Callable[[dict[str, Any]], None] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     keep: Callable[[LocalAws], None] | None = None,
+    observe: Callable[[datetime, list[dict[str, Any]]], None] | None = None,
 ) -> ReplaySummary:
     """Run the batches through the local stack on a simulated clock."""
     import time as wall
@@ -170,8 +176,10 @@ def replay(
                     _count_report(local, key, summary)
             summary.ingest_seconds += wall.perf_counter() - started
             started = wall.perf_counter()
-            local.run_schedule(tick)
+            results = local.run_schedule(tick)
             summary.scoring_runs += 1
+            if observe and any(r.get("status") == "scored" for r in results):
+                observe(tick, read_board(local, config))  # the board after each run that re-scored
             for alert in local.drain_alerts():
                 summary.alerts[str(alert.get("level"))] += 1
                 if on_alert:

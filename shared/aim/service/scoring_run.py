@@ -300,6 +300,7 @@ class ScoringRun:
             if light != s.light:
                 s.light_since = self.now.isoformat()
             s.light, s.score, s.reasons, s.static_factors, s.judged_day = light, value, why, factors, judged.isoformat()
+            s.thresholds = [round(amber_at, 3), round(red_at, 3)]
             lights[light] += 1
             self._alert(s, assessment, quiet)
         self.summary.prisoners = n_p
