@@ -1,0 +1,244 @@
+"""Daily feature vectors and the routine-change score."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from aim.domain.activity import Fact
+from aim.domain.features import CHANNELS, FEATURES, NF, F, day_vectors, kiosk_hours
+from aim.domain.scoring import ScoreInputs, channel_weights, score
+
+LONDON = ZoneInfo("Europe/London")
+DAY = date(2026, 11, 20)
+C = {c.name: i for i, c in enumerate(CHANNELS)}
+
+
+def fact(
+    type_: str,
+    hour: int = 9,
+    prisoner: str | None = "A1234BC",
+    detail: str = "",
+    n: int = 0,
+    day: date = DAY,
+    kiosk: str = "K1",
+) -> Fact:
+    at = datetime(day.year, day.month, day.day, hour, n % 60, tzinfo=UTC)
+    return Fact("LEI", day, f"E-{type_}-{hour}-{n}", type_, at, kiosk, prisoner, detail)
+
+
+# --- features -------------------------------------------------------------------------------
+def test_day_vector_counts_each_routine_record_in_its_feature_and_in_routine():
+    facts = [fact("phone_call", n=1), fact("phone_call", n=2), fact("canteen_order"), fact("kiosk_login", hour=10)]
+    vec = day_vectors(facts, LONDON)["A1234BC"]
+    assert vec.shape == (NF,)
+    assert (int(vec[F["phone_call"]]), int(vec[F["canteen_order"]]), int(vec[F["kiosk_login"]])) == (2, 1, 1)
+    assert int(vec[F["routine"]]) == 4
+    assert int(vec[F["late_login"]]) == 0
+
+
+def test_non_routine_and_unknown_types_and_heartbeats_are_not_counted():
+    facts = [
+        fact("profile"),
+        fact("reception"),
+        fact("hologram_booked"),
+        fact("kiosk_heartbeat", prisoner=None),
+        fact("significant_date"),
+        fact("hologram_booked", prisoner=None),
+    ]
+    assert day_vectors(facts, LONDON) == {}
+
+
+def test_visit_cancellations_are_split_by_who_cancelled():
+    facts = [
+        fact("visit_cancelled", detail=f'{{"by":"{by}","visit_date":"2026-11-23"}}', n=i)
+        for i, by in enumerate(["prisoner", "visitor", "establishment", "establishment"])
+    ]
+    vec = day_vectors(facts, LONDON)["A1234BC"]
+    got = [int(vec[F[f"visit_cancelled_{by}"]]) for by in ("prisoner", "visitor", "establishment")]
+    assert got == [1, 1, 2]
+    assert int(vec[F["routine"]]) == 4
+
+
+@pytest.mark.parametrize(
+    ("reason", "feature"),
+    [
+        ("refused", "activity_missed_refused"),
+        ("sick", "activity_missed_refused"),
+        ("cancelled", "activity_missed_cancelled"),
+        ("other", "activity_missed_other"),
+    ],
+)
+def test_missed_activity_reasons(reason, feature):
+    vec = day_vectors([fact("activity_missed", detail=f'{{"activity":"work","reason":"{reason}"}}')], LONDON)
+    assert int(vec["A1234BC"][F[feature]]) == 1
+
+
+@pytest.mark.parametrize(
+    ("day", "utc_hour", "late"),
+    [
+        (date(2026, 11, 20), 22, True),  # 22:00 GMT
+        (date(2026, 11, 20), 21, False),
+        (date(2026, 7, 1), 21, True),  # 22:00 BST
+        (date(2026, 7, 1), 4, True),  # 05:00 BST
+        (date(2026, 7, 1), 5, False),  # 06:00 BST
+    ],
+)
+def test_late_login_is_judged_in_local_time(day, utc_hour, late):
+    vec = day_vectors([fact("kiosk_login", hour=utc_hour, day=day)], LONDON)["A1234BC"]
+    assert int(vec[F["late_login"]]) == int(late)
+
+
+def test_vectors_are_per_prisoner():
+    vectors = day_vectors([fact("phone_call"), fact("phone_call", prisoner="G5678KL", n=1)], LONDON)
+    assert sorted(vectors) == ["A1234BC", "G5678KL"]
+
+
+def test_kiosk_hours_are_local_hours_of_heartbeats():
+    facts = [fact("kiosk_heartbeat", hour=h, prisoner=None, day=date(2026, 7, 1)) for h in (7, 8, 8)]
+    facts.append(fact("kiosk_heartbeat", hour=9, prisoner=None, kiosk="K2"))
+    assert kiosk_hours(facts, LONDON) == {"K1": {8, 9}, "K2": {9}}
+
+
+def test_feature_names_are_unique_and_channels_use_known_features():
+    assert len(set(FEATURES)) == len(FEATURES)
+    assert all(0 <= i < NF for c in CHANNELS for i in c.features)
+
+
+# --- scoring --------------------------------------------------------------------------------
+T = 49
+ROUTINE = {"phone_call": 3, "kiosk_login": 2, "canteen_order": 1, "meal_selected": 2, "activity_attended": 1}
+
+
+def steady(n_people: int = 1, days: int = T) -> np.ndarray:
+    counts = np.zeros((n_people, days, NF))
+    for name, k in ROUTINE.items():
+        counts[:, :, F[name]] = k
+    counts[:, :, F["routine"]] = sum(ROUTINE.values())
+    return counts
+
+
+def inputs(counts: np.ndarray, valid: np.ndarray | None = None) -> ScoreInputs:
+    n_p, n_t, _ = counts.shape
+    start = date(2026, 9, 7)
+    return ScoreInputs(
+        counts=counts,
+        valid=np.ones((n_p, n_t, len(CHANNELS)), dtype=bool) if valid is None else valid,
+        weekday=np.array([(start + timedelta(days=t)).weekday() for t in range(n_t)], dtype=np.int64),
+        judge=n_t - 1,
+        channel_weights=channel_weights({}),
+    )
+
+
+def test_flat_routine_scores_low():
+    result = score(inputs(steady(3)))
+    assert np.all(result.score < 0.5)
+    assert np.all(result.baseline_days == T - 7)
+
+
+def test_noisy_but_stable_routine_scores_below_amber():
+    rng = np.random.default_rng(1)
+    counts = steady(5)
+    for name, k in ROUTINE.items():
+        counts[:, :, F[name]] = rng.poisson(k, size=(5, T))
+    result = score(inputs(counts))
+    assert np.all(result.score < 3.0), result.score
+
+
+@pytest.mark.parametrize("stop_days", [2, 3, 5])
+def test_total_stop_scores_at_least_the_default_red_threshold(stop_days):
+    counts = steady(2)
+    counts[0, -stop_days:, :] = 0
+    result = score(inputs(counts))
+    assert result.score[0] >= 6.0
+    assert result.score[1] < 0.5
+    assert result.window[0] >= stop_days
+    drop_channels = [C[n] for n in ("phone", "selfcare", "purposeful", "engagement")]
+    assert np.all(result.observed[0, drop_channels] == 0)
+    assert np.all(result.expected[0, drop_channels] > 0)
+
+
+def test_longer_stop_scores_higher():
+    scores = []
+    for stop in (1, 2, 4):
+        counts = steady(1)
+        counts[0, -stop:, :] = 0
+        scores.append(float(score(inputs(counts)).score[0]))
+    assert scores == sorted(scores)
+    assert scores[0] < scores[-1]
+
+
+def test_fall_in_a_channel_never_used_scores_about_zero():
+    # Given someone who never books visits; When they still never book visits
+    counts = steady(1)
+    assert counts[0, :, F["visit_booked"]].sum() == 0
+    result = score(inputs(counts))
+    # Then the visits channel contributes nothing
+    assert result.deviance[0, C["visits"]] == pytest.approx(0.0, abs=1e-9)
+    assert result.score[0] < 0.5
+
+
+def test_stopping_only_a_rarely_used_channel_scores_low():
+    counts = steady(1)
+    counts[0, ::7, F["application_submitted"]] = 1  # one application a week
+    counts[0, -3:, F["application_submitted"]] = 0
+    assert score(inputs(counts)).score[0] < 3.0
+
+
+def test_rise_in_refusals_is_evidence():
+    counts = steady(1)
+    counts[0, -3:, F["activity_missed_refused"]] = 2
+    counts[0, -3:, F["activity_attended"]] = 0
+    result = score(inputs(counts))
+    assert result.deviance[0, C["refusals"]] > 0
+    assert result.score[0] > 3.0
+
+
+def test_masked_days_do_not_count():
+    # Given a stop on days that are masked (e.g. kiosk outage, lockdown)
+    counts = steady(1)
+    counts[0, -3:, :] = 0
+    valid = np.ones((1, T, len(CHANNELS)), dtype=bool)
+    valid[0, -3:, :] = False
+    # Then it is no evidence at all
+    assert score(inputs(counts, valid)).score[0] < 0.5
+
+
+def test_masked_baseline_days_do_not_lower_the_expectation():
+    # Given a baseline where half the days were empty because the kiosk was down (masked)
+    counts = steady(1)
+    counts[0, : T - 7 : 2, :] = 0
+    valid = np.ones((1, T, len(CHANNELS)), dtype=bool)
+    valid[0, : T - 7 : 2, :] = False
+    # When the routine stops
+    counts[0, -3:, :] = 0
+    masked = score(inputs(counts, valid))
+    unmasked = score(inputs(counts))
+    # Then the masked baseline expects the full routine; counting the outage days would dilute it
+    phone = C["phone"]
+    assert masked.expected[0, phone] > unmasked.expected[0, phone]
+    assert masked.score[0] > unmasked.score[0]
+
+
+def test_factor_weight_zero_switches_a_factor_off():
+    counts = steady(1)
+    counts[0, -3:, F["phone_call"]] = 0
+    base = score(inputs(counts))
+    weighted = ScoreInputs(**{**inputs(counts).__dict__, "channel_weights": channel_weights({"phone": 0.0})})
+    assert base.score[0] > 3.0
+    assert score(weighted).score[0] < 0.5
+
+
+def test_new_arrival_with_short_history_is_judged_against_peers():
+    # Given a newcomer with only 3 own baseline days among people with long histories
+    counts = steady(4)
+    valid = np.ones((4, T, len(CHANNELS)), dtype=bool)
+    valid[0, : T - 10, :] = False
+    counts[0, -3:, :] = 0
+    result = score(inputs(counts, valid))
+    # Then the peer baseline gives an expectation and the stop is still evidence
+    assert result.baseline_days[0] == 3
+    assert result.expected[0, C["phone"]] > 0
+    assert result.score[0] > 3.0
