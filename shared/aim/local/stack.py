@@ -204,6 +204,20 @@ class LocalAws:
         body = json.dumps(s3_notification(self.resources["bucket"], key, size, at))
         self.clients["sqs"].send_message(QueueUrl=self.resources["queue_url"], MessageBody=body)
 
+    def upload_many(self, uploads: list[tuple[str, bytes, datetime]]) -> None:
+        """Several kiosks put objects; S3 notifies the queue (sent ten per call, as S3 may batch)."""
+        for key, body, _ in uploads:
+            self.clients["s3"].put_object(Bucket=self.resources["bucket"], Key=key, Body=body)
+        for start in range(0, len(uploads), 10):
+            chunk = uploads[start : start + 10]
+            self.clients["sqs"].send_message_batch(
+                QueueUrl=self.resources["queue_url"],
+                Entries=[
+                    {"Id": str(i), "MessageBody": json.dumps(s3_notification(self.resources["bucket"], k, len(b), at))}
+                    for i, (k, b, at) in enumerate(chunk)
+                ],
+            )
+
     def deliver(self, max_rounds: int = 10_000) -> DeliveryStats:
         """Run the event source mapping until the ingest queue is empty."""
         sqs = self.clients["sqs"]

@@ -51,6 +51,11 @@ class RunSummary:
     alerts_resent: list[str] = field(default_factory=list)
 
 
+def pending_partition(establishment: str) -> str:
+    """Alerts recorded and not yet sent (a small partition of its own, read every run)."""
+    return f"{establishment}#PENDING"
+
+
 def horizon(config: AimConfig) -> int:
     return config.baseline_days + EVAL_SPAN + LOOKBACK_DAYS
 
@@ -97,7 +102,7 @@ class ScoringRun:
         judged = latest_closed_day(self.now, self.tz, self.config.late_data_hours)
         self.summary.judged_day = judged.isoformat()
         # Cheap checks first (no lease, no writes): most hourly runs find nothing to do.
-        pending = self.state.query(self.est, sk_prefix="PENDING#")
+        pending = self.state.query(pending_partition(self.est))
         lookback = [judged - timedelta(days=n) for n in range(LOOKBACK_DAYS)]
         keys = [changes_key(self.est, d) for d in lookback]
         change_sets = self.activity.get_many(keys)
@@ -314,10 +319,10 @@ class ScoringRun:
         if decision is None:
             return
         message = alerting.alert_message(decision, self.est, assessment, self.now, s.location)
-        record = {"pk": self.est, "sk": f"PENDING#{decision.alert_id}", "message": alerting.to_json(message)}
+        record = {"pk": pending_partition(self.est), "sk": decision.alert_id, "message": alerting.to_json(message)}
         if self.state.put_if_absent(record):  # recorded before sent; an existing record means already handled
             self._send(message)
-            self.state.delete(self.est, f"PENDING#{decision.alert_id}")
+            self.state.delete(pending_partition(self.est), decision.alert_id)
             self.summary.alerts_sent.append(decision.alert_id)
         s.open_alert = {
             "alert_id": decision.alert_id,
@@ -334,10 +339,10 @@ class ScoringRun:
         )
 
     def _resend_pending(self) -> None:
-        for item in self.state.query(self.est, sk_prefix="PENDING#"):
+        for item in self.state.query(pending_partition(self.est)):
             message = json.loads(str(item["message"]))
             self._send(message)
-            self.state.delete(self.est, str(item["sk"]))
+            self.state.delete(pending_partition(self.est), str(item["sk"]))
             self.summary.alerts_resent.append(str(message["alert_id"]))
 
 
