@@ -10,6 +10,7 @@ import pytest
 from aim.local.moto_speedups import fast_partition_queries
 from moto import mock_aws
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoResult
 
 TABLE = "speedup-test"
 
@@ -114,10 +115,10 @@ def test_fast_partition_query_returns_the_same_pages_as_plain_moto(ddb, name):
 
 
 def test_speed_up_is_removed_on_exit(ddb):
-    original = Table.query
+    original = (Table.query, DynamoResult.execute_result)
     with fast_partition_queries():
-        assert Table.query is not original
-    assert Table.query is original
+        assert (Table.query, DynamoResult.execute_result) != original
+    assert (Table.query, DynamoResult.execute_result) == original
 
 
 def test_partitioned_results_are_not_empty_by_accident(ddb):
@@ -127,3 +128,51 @@ def test_partitioned_results_are_not_empty_by_accident(ddb):
     assert len(items) == 40
     assert len(pages) == 6  # 7 per page
     assert [i["sk"]["S"] for i in items] == sorted(i["sk"]["S"] for i in items)
+
+
+RICH_ITEM = {
+    "pk": {"S": "LEI"},
+    "sk": {"S": "P#A1234BC"},
+    "days": {"B": bytes(range(256)) * 3},
+    "n": {"N": "-12.5"},
+    "ss": {"SS": ["b", "a"]},
+    "ns": {"NS": ["1", "2.5"]},
+    "bs": {"BS": [b"\x00\x01", b"\xff"]},
+    "m": {"M": {"x": {"L": [{"S": "y"}, {"N": "3"}, {"BOOL": False}, {"NULL": True}]}}},
+    "s": {"S": 'caf\u00e9 \u2603 "quoted" \n'},
+}
+
+
+def _responses(client: Any) -> list[Any]:
+    key = {"pk": RICH_ITEM["pk"], "sk": RICH_ITEM["sk"]}
+    out = [
+        client.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"],
+        client.batch_get_item(RequestItems={TABLE: {"Keys": [key]}})["Responses"],
+        client.query(
+            TableName=TABLE, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "LEI"}}
+        )["Items"],
+        sorted(client.scan(TableName=TABLE)["Items"], key=lambda i: (i["pk"]["S"], i["sk"]["S"])),
+        client.update_item(
+            TableName=TABLE,
+            Key=key,
+            UpdateExpression="ADD ss :v",
+            ExpressionAttributeValues={":v": {"SS": ["c"]}},
+            ReturnValues="ALL_NEW",
+        )["Attributes"],
+    ]
+    client.update_item(
+        TableName=TABLE, Key=key, UpdateExpression="DELETE ss :v", ExpressionAttributeValues={":v": {"SS": ["c"]}}
+    )
+    return out
+
+
+def test_fast_serialisation_gives_the_same_parsed_responses_for_every_attribute_type(ddb):
+    # Given an item with binary, sets, a map, a list, bool, null and unicode
+    ddb.put_item(TableName=TABLE, Item=RICH_ITEM)
+    # When it is read back through each data-plane call, with and without the speed-ups
+    plain = _responses(ddb)
+    with fast_partition_queries():
+        fast = _responses(ddb)
+    # Then the parsed responses are identical
+    assert fast == plain
+    assert plain[0]["days"]["B"] == RICH_ITEM["days"]["B"]
