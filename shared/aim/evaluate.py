@@ -388,6 +388,26 @@ def recall_by(
     return {k: (v[0], v[1]) for k, v in sorted(out.items())}
 
 
+def false_red_context(
+    verdicts: Sequence[AlertVerdict], prisoners: Sequence[SimPrisoner], start: date, tz: ZoneInfo
+) -> dict[str, Counter[str]]:
+    """Where false reds fall: week of the run, early days after arrival, kiosk use."""
+    roster = {p.prisoner_id: p for p in prisoners}
+    out: dict[str, Counter[str]] = {"week_of_run": Counter(), "custody": Counter(), "usage": Counter()}
+    for v in verdicts:
+        if v.true_positive:
+            continue
+        raised = v.alert.raised_at.astimezone(tz).date()
+        out["week_of_run"][f"week {(raised - start).days // 7 + 1}"] += 1
+        person = roster.get(v.alert.prisoner_id)
+        if person is None:
+            continue
+        early = person.arrival_at is not None and (v.alert.raised_at - person.arrival_at) < timedelta(days=30)
+        out["custody"]["first 30 days after arrival" if early else "settled"] += 1
+        out["usage"][person.usage] += 1
+    return out
+
+
 # --------------------------------------------------------------------------- threshold sweep
 
 
@@ -670,6 +690,12 @@ def pooled_results(outcomes: Sequence[SeedOutcome], config: AimConfig) -> dict[s
         "by_confounder": dict(Counter(k for v in false for k in v.confounders).most_common()),
         "prisoners": len({(o.seed, v.alert.prisoner_id) for o in outcomes for v in o.verdicts if not v.true_positive}),
         "with_static_factors": sum(1 for v in false if v.alert.static_factors),
+        **{
+            key: dict(sorted(counter.items()))
+            for key, counter in _sum_counters(
+                false_red_context(o.verdicts, o.prisoners, o.spec.start, tz) for o in outcomes
+            ).items()
+        },
     }
     recall_detail = {
         "speed": recall_by(detections, truth, lambda c: [c.speed]),
@@ -724,6 +750,14 @@ def pooled_results(outcomes: Sequence[SeedOutcome], config: AimConfig) -> dict[s
         "misses": misses,
         "sweep_reproduces_alerts": _sweep_check(outcomes, config),
     }
+
+
+def _sum_counters(parts: Iterable[dict[str, Counter[str]]]) -> dict[str, Counter[str]]:
+    total: dict[str, Counter[str]] = defaultdict(Counter)
+    for part in parts:
+        for key, counter in part.items():
+            total[key].update(counter)
+    return dict(total)
 
 
 def _ge(value: float | None) -> bool:
@@ -805,6 +839,10 @@ def render_text(results: dict[str, Any], outcomes: Sequence[SeedOutcome]) -> lis
     lines.append(f"false reds by top signal: {fb['by_top_signal']}")
     lines.append(f"false reds by confounder overlapped: {fb['by_confounder']}")
     lines.append(f"false reds by reason: {fb['by_reason']}; by alert kind: {fb['by_kind']}")
+    lines.append(
+        f"false reds by week of run: {fb.get('week_of_run')}; by custody: {fb.get('custody')}; "
+        f"by kiosk use: {fb.get('usage')}"
+    )
     lines.append(f"recall@72h by collapse speed: {results['recall_by']['speed']}")
     lines.append(f"recall@72h by factor: {results['recall_by']['factor']}")
     lines.append("")
@@ -827,6 +865,7 @@ def write_json(
                 "seconds": round(o.seconds, 1),
                 "stats": o.stats,
                 "figures": asdict(fig),
+                "alerts": o.messages,
             }
         )
     doc = {

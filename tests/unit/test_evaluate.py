@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,9 +17,11 @@ from aim.evaluate import (
     best_operating_point,
     classify_alerts,
     custody_days,
+    false_red_context,
     figures,
     match_detections,
     pool_sweeps,
+    prisoner_facts,
     ratio,
     simulate_alerts,
     spec_for,
@@ -299,3 +303,51 @@ def test_spec_variants_cycle_and_keep_size() -> None:
     names = [spec_for(s, i, 50, 20)[0] for i, s in enumerate([1, 2, 3, 4])]
     assert names[0] == names[3] and len(set(names)) == 3
     assert all(spec_for(s, i, 50, 20)[1].prisoners == 50 for i, s in enumerate([1, 2, 3]))
+
+
+def test_false_red_context_separates_run_weeks_and_early_custody() -> None:
+    arrived = prisoner("N1", arrival_at=ONSET - timedelta(days=3))
+    alerts = [alert("N1", ONSET), alert("S1", datetime(2026, 3, 3, 6, tzinfo=UTC))]
+    verdicts = classify_alerts(alerts, [], [arrived, prisoner("S1")], [], TZ)
+    context = false_red_context(verdicts, [arrived, prisoner("S1")], START, TZ)
+    assert context["week_of_run"] == {"week 1": 1, "week 3": 1}
+    assert context["custody"] == {"first 30 days after arrival": 1, "settled": 1}
+
+
+def test_pooled_results_render_and_json_from_a_hand_made_seed(tmp_path: Path) -> None:
+    # Given one seed's outcome built by hand (no replay)
+    from aim.config import AimConfig
+    from aim.evaluate import SeedOutcome, pooled_results, render_text, write_json
+
+    truth = [collapse("C1")]
+    people = [prisoner("C1"), prisoner("N1")]
+    obs = _trajectory("C1", ONSET + timedelta(hours=1), [3.0, 7.0]) + _trajectory("N1", ONSET, [6.5])
+    alerts = simulate_alerts(obs, 6.0, 6.0, QUIET)
+    spec = spec_for(1, 0, 2, 28)[1]
+    facts = prisoner_facts(people, spec, TZ)
+    days = sum(f.custody_days for f in facts)
+    outcome = SeedOutcome(
+        seed=1,
+        variant="hand-made",
+        spec=spec,
+        seconds=0.0,
+        stats={},
+        truth=truth,
+        prisoners=people,
+        confounders=[],
+        facts=facts,
+        alerts=alerts,
+        detections=match_detections(truth, alerts, TZ, QUIET),
+        verdicts=classify_alerts(alerts, truth, people, [], TZ),
+        observations=obs,
+        sweep=sweep(obs, truth, days, [6.0, 8.0], 6.0, QUIET, TZ),
+    )
+    # When the figures are pooled, printed and written
+    results = pooled_results([outcome], AimConfig())
+    text = "\n".join(render_text(results, [outcome]))
+    write_json(tmp_path / "evaluate.json", results, [outcome], "aim evaluate --seeds 1")
+    # Then the detection, the false red and the sweep check all agree
+    assert results["overall"]["detected_72h"] == 1 and results["overall"]["false_reds"] == 1
+    assert results["sweep_reproduces_alerts"] == {"real_alerts": 2, "sweep_alerts": 2, "identical": 2}
+    assert "NOT MET" in text and "recall within 72 h of onset" in text
+    assert json.loads((tmp_path / "evaluate.json").read_text())["overall"]["collapses"] == 1
