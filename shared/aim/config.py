@@ -35,7 +35,7 @@ class Thresholds(_Strict):
     """Score cut-offs for the traffic light. A score is roughly 'how many typical
     deviations the routine has fallen'; static factors lower the cut-offs."""
 
-    amber: Annotated[float, Field(gt=0)] = 3.0
+    amber: Annotated[float, Field(gt=0)] = 4.0
     red: Annotated[float, Field(gt=0)] = 6.0
 
     @model_validator(mode="after")
@@ -79,7 +79,8 @@ class AimConfig(_Strict):
     quiet_period_hours: Annotated[int, Field(ge=0, le=24 * 60)] = 72
     late_data_hours: Annotated[int, Field(ge=0, le=72)] = 6
     baseline_days: Annotated[int, Field(ge=14, le=120)] = 42
-    min_active_days: Annotated[int, Field(ge=1, le=60)] = 5
+    # Baseline days someone already in custody needs before being judged (new arrivals: peer baseline).
+    min_active_days: Annotated[int, Field(ge=1, le=60)] = 14
     alert_emails: list[str] = Field(default_factory=list)
     retention: Retention = Retention()
 

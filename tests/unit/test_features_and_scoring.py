@@ -120,7 +120,7 @@ def steady(n_people: int = 1, days: int = T) -> np.ndarray:
     return counts
 
 
-def inputs(counts: np.ndarray, valid: np.ndarray | None = None) -> ScoreInputs:
+def inputs(counts: np.ndarray, valid: np.ndarray | None = None, arrival: np.ndarray | None = None) -> ScoreInputs:
     n_p, n_t, _ = counts.shape
     start = date(2026, 9, 7)
     return ScoreInputs(
@@ -129,13 +129,14 @@ def inputs(counts: np.ndarray, valid: np.ndarray | None = None) -> ScoreInputs:
         weekday=np.array([(start + timedelta(days=t)).weekday() for t in range(n_t)], dtype=np.int64),
         judge=n_t - 1,
         channel_weights=channel_weights({}),
+        arrival=arrival,
     )
 
 
 def test_flat_routine_scores_low():
     result = score(inputs(steady(3)))
     assert np.all(result.score < 0.5)
-    assert np.all(result.baseline_days == T - 7)
+    assert np.all(result.baseline_days == T - 1)  # the judged day is scored against every day before it
 
 
 def test_noisy_but_stable_routine_scores_below_amber():
@@ -232,13 +233,26 @@ def test_factor_weight_zero_switches_a_factor_off():
 
 
 def test_new_arrival_with_short_history_is_judged_against_peers():
-    # Given a newcomer with only 3 own baseline days among people with long histories
+    # Given a newcomer (reception seen) with only a few own days among people with long histories
+    counts = steady(4)
+    valid = np.ones((4, T, len(CHANNELS)), dtype=bool)
+    valid[0, : T - 10, :] = False
+    counts[0, -3:, :] = 0
+    result = score(inputs(counts, valid, arrival=np.array([True, False, False, False])))
+    # Then the peer baseline gives an expectation and the stop is still evidence
+    assert result.baseline_days[0] == 9
+    assert result.judgeable[0]
+    assert result.expected[0, C["phone"]] > 0
+    assert result.score[0] > 3.0
+
+
+def test_someone_already_in_custody_with_a_short_history_is_not_judged_yet():
+    # Given a person AIM has seen for only 10 days who did not arrive during the data (e.g. go-live)
     counts = steady(4)
     valid = np.ones((4, T, len(CHANNELS)), dtype=bool)
     valid[0, : T - 10, :] = False
     counts[0, -3:, :] = 0
     result = score(inputs(counts, valid))
-    # Then the peer baseline gives an expectation and the stop is still evidence
-    assert result.baseline_days[0] == 3
-    assert result.expected[0, C["phone"]] > 0
-    assert result.score[0] > 3.0
+    # Then they are not judgeable (listed as insufficient), not red on a peer's routine
+    assert not result.judgeable[0]
+    assert result.score[0] == 0.0

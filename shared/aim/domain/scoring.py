@@ -41,6 +41,11 @@ class ScoreInputs:
     weekday: npt.NDArray[np.int64]  # [T] 0=Monday
     judge: int  # index of the judged day in T
     channel_weights: Array  # [C]
+    # [P] arrived during the data (reception seen): may be judged on a peer baseline. None: nobody.
+    arrival: BoolArray | None = None
+    # [P, T] a day within someone's first two weeks in custody (for the new-arrival peer). None: none.
+    early: BoolArray | None = None
+    min_own_days: int = 14  # baseline days needed before someone already in custody is judged
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,9 @@ class ScoreResult:
     observed: Array  # [P, C] in the best window
     expected: Array  # [P, C] in the best window
     deviance: Array  # [P, C] weighted, dispersion-scaled contribution in the best window
-    expected_per_day: Array  # [P] expected routine (drop channels) per valid day
+    expected_per_day: Array  # [P] expected routine (drop channels) per day
     baseline_days: npt.NDArray[np.int64]  # [P] valid baseline days of their own
+    judgeable: BoolArray  # [P] enough history of their own, or a new arrival on a peer baseline
 
 
 def _poisson_drop(obs: Array, exp: Array) -> Array:
@@ -66,41 +72,67 @@ def _poisson_rise(obs: Array, exp: Array) -> Array:
     return np.where(obs > exp, dev, 0.0)
 
 
-def score(inputs: ScoreInputs) -> ScoreResult:
-    x = inputs.counts.astype(np.float64) @ MEMBERSHIP.T  # [P, T, C]
-    n_p, n_t, n_c = x.shape
-    valid = inputs.valid
-    judge = inputs.judge
-    eval_lo = max(0, judge - EVAL_SPAN + 1)
-    in_base = np.zeros(n_t, dtype=bool)
-    in_base[:eval_lo] = True
-    bmask = valid & in_base[None, :, None]  # [P, T, C]
-    bx = np.where(bmask, x, 0.0)
+@dataclass(frozen=True)
+class _Baseline:
+    expected: Array  # [P, T, C]
+    phi: Array  # [P, C]
+    mean: Array  # [P, C] blended mean per day
+    days: npt.NDArray[np.int64]  # [P]
+    judgeable: BoolArray  # [P]
 
+
+def _baseline(
+    x: Array,
+    valid: BoolArray,
+    wd: npt.NDArray[np.int64],
+    arrival: BoolArray,
+    min_own_days: int,
+    upto: int,
+    peer_new: Array,
+) -> _Baseline:
+    """Expected counts per day from the days before ``upto`` (exclusive)."""
+    n_p, n_t, n_c = x.shape
+    bmask = valid.copy()
+    bmask[:, upto:, :] = False
+    bx = np.where(bmask, x, 0.0)
     n_all = bmask.sum(axis=1)  # [P, C]
     mean_all = bx.sum(axis=1) / np.maximum(n_all, 1)
+    days = bmask.any(axis=2).sum(axis=1)
+    experienced = days >= MIN_PEER_DAYS
+    peer_old = mean_all[experienced].mean(axis=0) if experienced.any() else np.zeros(n_c)
+    peer = np.where(arrival[:, None], peer_new[None, :], peer_old[None, :])  # [P, C]
 
-    # Peer baseline: mean of people with enough history of their own.
-    base_days = bmask.any(axis=2).sum(axis=1)  # [P]
-    experienced = base_days >= MIN_PEER_DAYS
-    peer = mean_all[experienced].mean(axis=0) if experienced.any() else mean_all.mean(axis=0) if n_p else np.zeros(n_c)
-
-    # Day-of-week expectation, shrunk to the person's overall mean.
-    wd = inputs.weekday
+    in_base = np.arange(n_t) < upto
     expected_dow = np.empty((n_p, 7, n_c))
     for d in range(7):
         sel = in_base & (wd == d)
         n_d = bmask[:, sel, :].sum(axis=1)
         s_d = bx[:, sel, :].sum(axis=1)
         expected_dow[:, d, :] = (s_d + DOW_SHRINK * mean_all) / (n_d + DOW_SHRINK)
-    own_weight = (n_all / (n_all + PEER_SHRINK))[:, None, :]
-    expected_dow = own_weight * expected_dow + (1.0 - own_weight) * peer[None, None, :]
-    expected = expected_dow[:, wd, :]  # [P, T, C]
-
-    # Over-dispersion: day-to-day variability relative to Poisson, from the baseline residuals.
+    own = n_all / (n_all + PEER_SHRINK)  # [P, C]
+    expected_dow = own[:, None, :] * expected_dow + (1.0 - own[:, None, :]) * peer[:, None, :]
+    expected = expected_dow[:, wd, :]
     resid2 = np.where(bmask, (x - expected) ** 2, 0.0).sum(axis=1) / np.maximum(n_all - 1, 1)
     phi = np.clip(resid2 / np.maximum(mean_all, 0.25), 1.0, 3.0)
     phi = np.where(n_all >= MIN_PEER_DAYS, phi, 1.5)  # unknown variability: be modest
+    judgeable = arrival | (days >= min_own_days)
+    return _Baseline(expected, phi, own * mean_all + (1 - own) * peer, days.astype(np.int64), judgeable)
+
+
+def score(inputs: ScoreInputs) -> ScoreResult:
+    x = inputs.counts.astype(np.float64) @ MEMBERSHIP.T  # [P, T, C]
+    n_p, n_t, n_c = x.shape
+    valid = inputs.valid
+    judge = inputs.judge
+    arrival = inputs.arrival if inputs.arrival is not None else np.zeros(n_p, dtype=bool)
+    early_days = inputs.early if inputs.early is not None else np.zeros((n_p, n_t), dtype=bool)
+
+    # New arrivals are compared with what others did in their own first two weeks.
+    early = early_days[:, :, None] & valid
+    n_early = early.sum(axis=(0, 1))
+    peer_new = np.where(early, x, 0.0).sum(axis=(0, 1)) / np.maximum(n_early, 1)
+    if int(n_early.max(initial=0)) < 20:
+        peer_new = np.zeros(n_c)
 
     weights = inputs.channel_weights[None, :]
     best = np.full(n_p, -1.0)
@@ -108,17 +140,21 @@ def score(inputs: ScoreInputs) -> ScoreResult:
     best_obs = np.zeros((n_p, n_c))
     best_exp = np.zeros((n_p, n_c))
     best_dev = np.zeros((n_p, n_c))
+    first: _Baseline | None = None
     for w in WINDOWS:
         lo = judge - w + 1
         if lo < 0:
             continue
+        # The baseline is everything before the window, so a collapse does not teach itself.
+        base = _baseline(x, valid, inputs.weekday, arrival, inputs.min_own_days, lo, peer_new)
+        first = first or base
         emask = valid[:, lo : judge + 1, :]
         obs = np.where(emask, x[:, lo : judge + 1, :], 0.0).sum(axis=1)
-        exp = np.where(emask, expected[:, lo : judge + 1, :], 0.0).sum(axis=1)
+        exp = np.where(emask, base.expected[:, lo : judge + 1, :], 0.0).sum(axis=1)
         n_eval = emask.sum(axis=1)
         rise_exp = np.maximum(exp, RISE_FLOOR * n_eval)
         dev = np.where(DROP[None, :], _poisson_drop(obs, exp), _poisson_rise(obs, rise_exp))
-        dev = dev * weights / phi
+        dev = np.where(base.judgeable[:, None], dev * weights / base.phi, 0.0)
         s = np.sqrt(dev.sum(axis=1))
         better = s > best
         best = np.where(better, s, best)
@@ -127,15 +163,19 @@ def score(inputs: ScoreInputs) -> ScoreResult:
         best_exp[better] = np.where(DROP[None, :], exp, rise_exp)[better]
         best_dev[better] = dev[better]
 
-    drop_mean = np.where(DROP[None, :], mean_all * own_weight[:, 0, :] + (1 - own_weight[:, 0, :]) * peer, 0.0)
+    if first is None:
+        zeros = np.zeros(n_p)
+        return ScoreResult(zeros, np.zeros(n_p, dtype=np.int64), best_obs, best_exp, best_dev, zeros,
+                           np.zeros(n_p, dtype=np.int64), np.zeros(n_p, dtype=bool))
     return ScoreResult(
         score=np.maximum(best, 0.0),
         window=best_w,
         observed=best_obs,
         expected=best_exp,
         deviance=best_dev,
-        expected_per_day=drop_mean.sum(axis=1),
-        baseline_days=base_days.astype(np.int64),
+        expected_per_day=np.where(DROP[None, :], first.mean, 0.0).sum(axis=1),
+        baseline_days=first.days,
+        judgeable=first.judgeable,
     )
 
 

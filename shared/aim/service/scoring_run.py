@@ -33,6 +33,7 @@ from aim.domain.scoring import EVAL_SPAN, ScoreInputs, channel_weights, score
 LEASE_SECONDS = 900
 LOOKBACK_DAYS = 7  # closed days re-read when late records arrive for them
 KIOSK_HISTORY_DAYS = 21
+KIOSK_COVERAGE = 0.7  # a day with heartbeats in fewer than this share of the kiosk's usual hours is not evidence
 CONFOUNDER_RATIO = 0.6  # a wing/establishment below this share of its usual activity is not about one person
 CHANNEL_INDEX = {c.name: i for i, c in enumerate(CHANNELS)}
 PURPOSEFUL = [CHANNEL_INDEX["purposeful"], CHANNEL_INDEX["refusals"]]
@@ -184,19 +185,18 @@ class ScoringRun:
 
     # --- scoring --------------------------------------------------------------------------
     def _kiosk_reliable(self, hours: dict[str, dict[str, list[int]]], days: list[date]) -> dict[str, np.ndarray]:
-        """Per kiosk, whether each day's heartbeats cover its usual hours (an outage is no evidence)."""
+        """Per kiosk, whether each day's heartbeats cover most of its usual hours.
+
+        Kiosks seal batches at irregular intervals, so the hours covered vary from day to day; an
+        outage (or data still to come) shows as far fewer hours than the kiosk's usual count."""
         out: dict[str, np.ndarray] = {}
         for kiosk, by_day in hours.items():
-            seen = [set(h) for h in by_day.values() if h]
-            usual: set[int] = set()
-            if seen:
-                for hour in range(24):
-                    if sum(hour in s for s in seen) >= max(2, len(seen) // 2 + 1):
-                        usual.add(hour)
+            counts = sorted(len(h) for h in by_day.values() if h)
+            usual = counts[len(counts) // 2] if counts else 0
             flags = np.zeros(len(days), dtype=bool)
             for t, d in enumerate(days):
-                got = set(by_day.get(d.isoformat(), []))
-                flags[t] = bool(got) and len(usual - got) <= 1
+                got = len(by_day.get(d.isoformat(), []))
+                flags[t] = got > 0 and got >= KIOSK_COVERAGE * usual
             out[kiosk] = flags
         return out
 
@@ -236,6 +236,12 @@ class ScoringRun:
             if kiosk in kiosk_ok:
                 valid_day[p] &= kiosk_ok[kiosk]
         valid = np.repeat(valid_day[:, :, None], n_c, axis=2)
+        arrival = np.array([s.reception_day is not None for s in active])
+        early = np.zeros((n_p, n_t), dtype=bool)
+        for p, s in enumerate(active):
+            if s.reception_day is not None:
+                lo = max(0, (date.fromisoformat(s.reception_day) - origin).days + 1)
+                early[p, lo : max(lo, lo + 14)] = True
 
         # Establishment cancellations are not the person's doing.
         valid[:, :, PURPOSEFUL] &= (counts[:, :, F["activity_missed_cancelled"]] == 0)[:, :, None]
@@ -270,6 +276,9 @@ class ScoringRun:
                 weekday=np.array([d.weekday() for d in days], dtype=np.int64),
                 judge=n_t - 1,
                 channel_weights=channel_weights(cfg.factor_weights),
+                arrival=arrival,
+                early=early,
+                min_own_days=cfg.min_active_days,
             )
         )
         thresholds = cfg.thresholds_for(self.est)
@@ -280,7 +289,7 @@ class ScoringRun:
             value = float(result.score[p])
             amber_at, red_at = thresholds.amber * multiplier, thresholds.red * multiplier
             judged_valid = bool(valid_day[p, -EVAL_SPAN:].any())
-            if not judged_valid:
+            if not judged_valid or not result.judgeable[p]:
                 light = "insufficient"
             elif value >= red_at:
                 light = "red"
