@@ -32,7 +32,7 @@ COLLAPSING = PRISONERS[0]
 START = date(2025, 6, 2)
 DAYS = 18
 COLLAPSE_DAYS = 4
-RED_DAY = 16  # the first judged day (index) on which the collapse scores red
+RED_DAY = 15  # the first judged day (index) on which the collapse scores red (its second day)
 ROUTINE = (
     (7, "kiosk_login", {}),
     (8, "phone_call", {"duration_s": 300}),
@@ -125,10 +125,10 @@ class History:
         return run_scoring("LEI", at, self.activity, self.state, publisher, CONFIG)
 
     def pending_alerts(self) -> list[dict[str, Any]]:
-        """Alerts recorded and not yet sent: state items carrying a message (wherever they are keyed)."""
+        """Alerts recorded and not yet sent: the establishment's pending partition."""
         ddb, table = self.stack.clients["dynamodb"], self.stack.resources["state_table"]
         items = [from_attr(i) for i in ddb.scan(TableName=table, ConsistentRead=True)["Items"]]
-        return [i for i in items if "message" in i]
+        return [i for i in items if str(i["pk"]).endswith("#PENDING")]
 
 
 @pytest.fixture(scope="module")
@@ -195,15 +195,6 @@ def test_failed_publish_is_recorded_and_resent_by_the_next_run(h: History) -> No
     assert h.pending_alerts() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: ScoringRun._resend_pending deletes the pending alert record after resending; the same run then "
-        "re-scores the (unsaved) red assessment, derives the same alert_id, put_if_absent succeeds again and "
-        "the alert is published a second time. Fix: keep a SENT record per alert_id (e.g. update the pending "
-        "record to status=sent with a TTL instead of deleting it, and skip pending items already sent)."
-    ),
-)
 def test_failed_publish_then_retry_pages_nobody_twice(h: History) -> None:
     # Given SNS fails the first publish of the red day's run
     at = run_time(RED_DAY)

@@ -100,11 +100,6 @@ def test_latest_closed_day_waits_for_late_data_after_local_midnight(now, expecte
     assert latest_closed_day(now, LONDON, late_hours=6) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: latest_closed_day adds late_data_hours to an aware local datetime (wall-clock arithmetic), "
-    "so on clock-change days the wait is 7 h (autumn) or 5 h (spring) of real time instead of 6 h",
-)
 @pytest.mark.parametrize(
     ("now", "expected"),
     [

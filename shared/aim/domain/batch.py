@@ -8,6 +8,7 @@ line number and reason, and unknown record types are kept but counted.
 from __future__ import annotations
 
 import json
+import math
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -117,8 +118,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value) or math.isnan(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
 def parse_json_line(line: str) -> Any:
-    return json.loads(line, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant)
+    return json.loads(
+        line, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant, parse_float=_finite_float
+    )
 
 
 def read_batch(
@@ -127,6 +137,7 @@ def read_batch(
     *,
     expected_establishment: str | None = None,
     oldest_allowed: datetime | None = None,
+    received_at: datetime | None = None,
 ) -> BatchVerdict:
     """Decode and validate one batch. Raises QuarantineError for a batch-level fault."""
     text = decode_body(key, body)
@@ -166,8 +177,15 @@ def read_batch(
         except (ValueError, RecursionError) as exc:
             raise QuarantineError(f"not valid JSON Lines: line {n}: {str(exc)[:120]}") from None
 
+    if received_at is not None and header.created_at > received_at + CLOCK_SKEW:
+        raise QuarantineError(
+            f"header created_at {header.created_at.isoformat()} is after the batch was received (kiosk clock wrong?)"
+        )
     verdict = BatchVerdict(header=header)
-    latest_allowed = header.created_at + CLOCK_SKEW
+    try:
+        latest_allowed = header.created_at + CLOCK_SKEW
+    except OverflowError:
+        raise QuarantineError("header created_at is out of range") from None
     seen: set[str] = set()
     for n, obj in parsed:
         if not isinstance(obj, dict):

@@ -37,8 +37,8 @@ class PrisonerState:
     movement: list[Any] | None = None  # [type, stamp, local date]
     reception_day: str | None = None
     first_seen: str | None = None
-    significant_dates: dict[str, str] = field(default_factory=dict)  # ISO date -> kind
-    kiosks: dict[str, int] = field(default_factory=dict)  # kiosk -> records seen from it
+    significant_dates: dict[str, list[str]] = field(default_factory=dict)  # ISO date -> [kind, stamp]
+    kiosks: dict[str, str] = field(default_factory=dict)  # kiosk -> latest local day it sent their records
     light: str = "insufficient"
     score: float = 0.0
     reasons: list[dict[str, Any]] = field(default_factory=list)
@@ -98,8 +98,8 @@ class PrisonerState:
         iso = day.isoformat()
         if self.first_seen is None or iso < self.first_seen:
             self.first_seen = iso
-        if fact.kiosk_id:
-            self.kiosks[fact.kiosk_id] = self.kiosks.get(fact.kiosk_id, 0) + 1
+        if fact.kiosk_id and iso > self.kiosks.get(fact.kiosk_id, ""):
+            self.kiosks[fact.kiosk_id] = iso
         detail = fact.detail_dict() if fact.detail else {}
         if fact.type == "profile":
             for name in PROFILE_FIELDS:
@@ -116,7 +116,9 @@ class PrisonerState:
         elif fact.type == "location_change" and "location" in detail:
             self._set_field("location", detail["location"], stamp)
         elif fact.type == "significant_date" and "date" in detail:
-            self.significant_dates[str(detail["date"])] = str(detail.get("kind", "other"))
+            current = self.significant_dates.get(str(detail["date"]))
+            if current is None or stamp > current[1]:
+                self.significant_dates[str(detail["date"])] = [str(detail.get("kind", "other")), stamp]
 
     def _set_field(self, name: str, value: Any, stamp: str) -> None:
         current = self.profile.get(name)
@@ -136,13 +138,14 @@ class PrisonerState:
         return None if start is None else (day - start).days
 
     def significant_date_near(self, day: date, window: int) -> str | None:
-        for iso, kind in sorted(self.significant_dates.items()):
+        for iso, (kind, _) in sorted(self.significant_dates.items()):
             if abs((date.fromisoformat(iso) - day).days) <= window:
                 return kind
         return None
 
     def kiosk(self) -> str | None:
-        return max(self.kiosks, key=lambda k: self.kiosks[k]) if self.kiosks else None
+        """The kiosk they used most recently (ties broken by name, so the answer is order-free)."""
+        return max(self.kiosks, key=lambda k: (self.kiosks[k], k)) if self.kiosks else None
 
     # --- storage --------------------------------------------------------------------------
     def to_item(self) -> dict[str, Any]:
@@ -152,7 +155,7 @@ class PrisonerState:
             "reception_day": self.reception_day,
             "first_seen": self.first_seen,
             "significant_dates": self.significant_dates,
-            "kiosks": dict(sorted(self.kiosks.items(), key=lambda kv: -kv[1])[:4]),
+            "kiosks": dict(sorted(self.kiosks.items(), key=lambda kv: (kv[1], kv[0]))[-4:]),
             "score": round(self.score, 3),
             "reasons": self.reasons,
             "static_factors": self.static_factors,

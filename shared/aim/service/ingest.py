@@ -97,6 +97,7 @@ def ingest_object(
             body,
             expected_establishment=key_match.group(1),
             oldest_allowed=received_at - timedelta(days=config.retention.activity_days),
+            received_at=received_at,
         )
         if verdict.header.establishment not in config.establishments:
             raise QuarantineError(f"establishment {verdict.header.establishment} is not configured in this deployment")

@@ -31,6 +31,7 @@ from aim.domain.prisoner import PrisonerState
 from aim.domain.scoring import EVAL_SPAN, ScoreInputs, channel_weights, score
 
 LEASE_SECONDS = 900
+ALERT_RECORD_RETENTION = timedelta(days=365)
 LOOKBACK_DAYS = 7  # closed days re-read when late records arrive for them
 KIOSK_HISTORY_DAYS = 21
 KIOSK_COVERAGE = 0.7  # a day with heartbeats in fewer than this share of the kiosk's usual hours is not evidence
@@ -52,6 +53,11 @@ class RunSummary:
     alerts_resent: list[str] = field(default_factory=list)
 
 
+def alert_partition(establishment: str) -> str:
+    """Every alert raised (kept for audit, with a TTL)."""
+    return f"{establishment}#ALERT"
+
+
 def pending_partition(establishment: str) -> str:
     """Alerts recorded and not yet sent (a small partition of its own, read every run)."""
     return f"{establishment}#PENDING"
@@ -65,7 +71,10 @@ def latest_closed_day(now: datetime, tz: ZoneInfo, late_hours: int) -> date:
     """The latest local day whose records should all be in by ``now``."""
     local = now.astimezone(tz)
     day = local.date() - timedelta(days=1)
-    while datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz) + timedelta(hours=late_hours) > now:
+    # The wait is in real hours: arithmetic on an aware local time would be wall-clock time (wrong on DST days).
+    while datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC) + timedelta(
+        hours=late_hours
+    ) > now.astimezone(UTC):
         day -= timedelta(days=1)
     return day
 
@@ -328,8 +337,14 @@ class ScoringRun:
         if decision is None:
             return
         message = alerting.alert_message(decision, self.est, assessment, self.now, s.location)
-        record = {"pk": pending_partition(self.est), "sk": decision.alert_id, "message": alerting.to_json(message)}
-        if self.state.put_if_absent(record):  # recorded before sent; an existing record means already handled
+        body = alerting.to_json(message)
+        expires = int((self.now + ALERT_RECORD_RETENTION).timestamp())
+        # Recorded before sent. The alert record is kept (its id is derived from what raised it), so
+        # the same decision made again - a repeated or retried run - finds it and pages nobody twice.
+        if self.state.put_if_absent(
+            {"pk": alert_partition(self.est), "sk": decision.alert_id, "message": body, "expires_at": expires}
+        ):
+            self.state.put_many([{"pk": pending_partition(self.est), "sk": decision.alert_id, "message": body}])
             self._send(message)
             self.state.delete(pending_partition(self.est), decision.alert_id)
             self.summary.alerts_sent.append(decision.alert_id)
