@@ -6,7 +6,6 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
-import pytest
 from aim.domain.activity import Fact
 from aim.domain.features import NF
 from aim.domain.prisoner import PrisonerState

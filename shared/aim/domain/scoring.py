@@ -165,8 +165,16 @@ def score(inputs: ScoreInputs) -> ScoreResult:
 
     if first is None:
         zeros = np.zeros(n_p)
-        return ScoreResult(zeros, np.zeros(n_p, dtype=np.int64), best_obs, best_exp, best_dev, zeros,
-                           np.zeros(n_p, dtype=np.int64), np.zeros(n_p, dtype=bool))
+        return ScoreResult(
+            zeros,
+            np.zeros(n_p, dtype=np.int64),
+            best_obs,
+            best_exp,
+            best_dev,
+            zeros,
+            np.zeros(n_p, dtype=np.int64),
+            np.zeros(n_p, dtype=bool),
+        )
     return ScoreResult(
         score=np.maximum(best, 0.0),
         window=best_w,

@@ -19,12 +19,11 @@ parsed responses.
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-
-import base64
-import json
 
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoResult
