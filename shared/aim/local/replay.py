@@ -174,7 +174,7 @@ def replay(
                 # event source mapping drains the queue before the schedule fires.
                 for start in range(0, len(pending), 10):
                     local.upload_many(pending[start : start + 10])
-                    local.deliver()
+                    local.deliver(expected=len(pending[start : start + 10]))
                     for key, _, _ in pending[start : start + 10]:
                         _count_report(local, key, summary)
             summary.ingest_seconds += wall.perf_counter() - started
