@@ -102,9 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="simulate one establishment and run it through the local stack")
-    demo.add_argument("--prisoners", type=int, default=200)
-    demo.add_argument("--days", type=int, default=35)
-    demo.add_argument("--wings", type=int, default=4, help="wings (one kiosk each), at most 4")
+    demo.add_argument("--prisoners", type=int, default=150)
+    demo.add_argument("--days", type=int, default=28)
+    demo.add_argument("--wings", type=int, default=3, help="wings (one kiosk each), at most 4")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--config", help="AIM config JSON (default: built-in defaults)")
     demo.add_argument("--report", default="out/demo-report.html", help="HTML report to write")
