@@ -12,7 +12,7 @@ from aim.domain.prisoner import PrisonerState
 
 LIGHTS = ("red", "amber", "green", "insufficient")
 MIN_EXPECTED_PER_DAY = 0.5  # below this much routine a day, a fall cannot be told from noise
-MIN_THRESHOLD_MULTIPLIER = 0.65  # static factors lower the thresholds by at most a third
+MIN_THRESHOLD_MULTIPLIER = 0.8  # static factors lower the thresholds by at most a fifth
 
 
 @dataclass(frozen=True)

@@ -59,13 +59,22 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("visits_cancelled", "visits", "rise", (F["visit_cancelled_prisoner"],), "visits cancelled by them"),
     Channel("phone", "phone", "drop", (F["phone_call"], F["phone_credit_added"]), "phone calls and credit"),
     Channel("purposeful", "purposeful", "drop", (F["activity_attended"],), "work, education and activities"),
-    Channel("refusals", "purposeful", "rise", (F["activity_missed_refused"],), "activities refused or missed sick"),
+    # A missed session also lowers "purposeful": half weight so one event is not counted twice in full.
+    Channel(
+        "refusals", "purposeful", "rise", (F["activity_missed_refused"],), "activities refused or missed sick", 0.5
+    ),
     Channel(
         "selfcare", "selfcare", "drop", (F["canteen_order"], F["meal_selected"]), "canteen orders and meal choices"
     ),
     Channel("applications", "requests", "drop", (F["application_submitted"],), "applications", 0.5),
+    # Ordinary illness raises healthcare requests too: evidence, but not alone.
     Channel(
-        "distress", "requests", "rise", (F["complaint_submitted"], F["healthcare_request"]), "requests and complaints"
+        "distress",
+        "requests",
+        "rise",
+        (F["complaint_submitted"], F["healthcare_request"]),
+        "requests and complaints",
+        0.5,
     ),
     Channel("engagement", "engagement", "drop", (F["kiosk_login"],), "kiosk use"),
     Channel("late_night", "engagement", "rise", (F["late_login"],), "kiosk use late at night"),

@@ -114,7 +114,7 @@ def _baseline(
     expected = expected_dow[:, wd, :]
     resid2 = np.where(bmask, (x - expected) ** 2, 0.0).sum(axis=1) / np.maximum(n_all - 1, 1)
     phi = np.clip(resid2 / np.maximum(mean_all, 0.25), 1.0, 3.0)
-    phi = np.where(n_all >= MIN_PEER_DAYS, phi, 1.5)  # unknown variability: be modest
+    phi = np.where(n_all >= MIN_PEER_DAYS, phi, 2.0)  # unknown variability: be modest
     judgeable = arrival | (days >= min_own_days)
     return _Baseline(expected, phi, own * mean_all + (1 - own) * peer, days.astype(np.int64), judgeable)
 
