@@ -1,0 +1,92 @@
+"""The deterministic parts of ``aim bench``: counting round trips and units, and the cost arithmetic.
+
+No timing is asserted: the machine is shared and timings are noisy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from aim.bench import (
+    Estate,
+    Measured,
+    issue_batch,
+    issue_round_trips,
+    item_size,
+    monthly_cost,
+    rru,
+    wru,
+)
+from aim.domain.batch import read_batch
+
+
+def test_item_size_counts_names_and_values_as_dynamodb_does() -> None:
+    # Given an item with a string, a number and a binary attribute
+    item = {"pk": {"S": "LEI#2026-03-10"}, "n": {"N": "12345"}, "b": {"B": b"\x00" * 10}}
+    # Then its size is the names plus the values (a number: about one byte per two digits, plus one)
+    assert item_size(item) == (2 + 14) + (1 + 4) + (1 + 10)
+
+
+def test_request_units_round_up_per_item() -> None:
+    assert wru(1) == 1 and wru(1024) == 1 and wru(1025) == 2
+    assert rru(0, consistent=True) == 1.0
+    assert rru(4097, consistent=True) == 2.0
+    assert rru(4096, consistent=False) == 0.5
+
+
+def test_issue_batch_is_valid_and_spans_the_prisoners() -> None:
+    key, body, _ = issue_batch(records=50, prisoners=10)
+    verdict = read_batch(key, body)
+    assert len(verdict.accepted) == 50 and not verdict.rejects
+    assert len({a.record.prisoner_id for a in verdict.accepted}) == 10  # type: ignore[union-attr]
+
+
+def test_round_trips_of_a_small_batch_are_counted_exactly() -> None:
+    # Given one batch of 30 records for 10 prisoners on one day, on the embedded local AWS
+    result = issue_round_trips(records=30, prisoners=10)
+    # Then storing it takes one existence check, two writes of at most 25 items and one change-set update
+    assert result["ingest_calls"] == {
+        "activity.BatchGetItem": 1,
+        "activity.BatchWriteItem": 2,
+        "activity.UpdateItem": 1,
+    }
+    assert result["items_written"] == 31
+    # And the same batch again writes no fact (idempotent), only re-adds itself to the change set
+    assert result["reupload_calls"] == {"activity.BatchGetItem": 1, "activity.UpdateItem": 1}
+    assert result["score_read_round_trips"] >= 4
+
+
+def test_every_cost_line_is_quantity_times_unit_price() -> None:
+    lines = monthly_cost(Estate(), Measured())
+    for line in lines:
+        assert line.dollars == pytest.approx(line.quantity * line.unit_price)
+    assert len({(c.service, c.item) for c in lines}) == len(lines)
+
+
+def test_record_driven_lines_scale_with_the_record_rate() -> None:
+    # Given the same estate at 10 and at 50 records per prisoner per day
+    low = {c.item: c for c in monthly_cost(Estate(records_per_prisoner_day=10), Measured())}
+    high = {c.item: c for c in monthly_cost(Estate(records_per_prisoner_day=50), Measured())}
+    # Then fact writes and existence checks grow five-fold, and per-batch and per-run lines do not
+    fact_writes = "ingest: fact item writes (BatchWriteItem)"
+    assert high[fact_writes].quantity == pytest.approx(5 * low[fact_writes].quantity)
+    checks = "ingest existence checks (BatchGetItem, consistent)"
+    assert high[checks].quantity == pytest.approx(5 * low[checks].quantity)
+    assert high["PUT (kiosk upload + report)"].quantity == pytest.approx(low["PUT (kiosk upload + report)"].quantity)
+    assert high["score requests"].quantity == pytest.approx(low["score requests"].quantity)
+
+
+def test_fact_writes_for_the_estate_at_ten_records_a_day() -> None:
+    # 88,000 prisoners x 10 records x 30.4 days x 1 WRU = 26.752 M WRU
+    lines = {c.item: c for c in monthly_cost(Estate(), replace(Measured(), fact_wru_per_record=1.0))}
+    writes = lines["ingest: fact item writes (BatchWriteItem)"]
+    assert writes.quantity == pytest.approx(26.752)
+    assert writes.dollars == pytest.approx(26.752 * 0.7425)
+
+
+def test_cost_lines_serialise_for_bench_json() -> None:
+    lines = monthly_cost(Estate(), Measured())
+    text = json.dumps([{"item": c.item, "dollars": round(c.dollars, 2)} for c in lines])
+    assert "fact item writes" in text
