@@ -125,10 +125,14 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# Built once: json.loads with hooks would build a new decoder for every line.
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant, parse_float=_finite_float
+)
+
+
 def parse_json_line(line: str) -> Any:
-    return json.loads(
-        line, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant, parse_float=_finite_float
-    )
+    return _DECODER.decode(line)
 
 
 def read_batch(

@@ -129,7 +129,7 @@ class ScoringRun:
             self.summary.status = "skipped: another run holds the lease"
             return self.summary
         try:
-            self._resend_pending()
+            self._resend_pending(pending)
             self._run(judged, meta, loaded, counts, changed)
         finally:
             self.state.delete(self.est, "LEASE")
@@ -362,8 +362,8 @@ class ScoringRun:
             attributes={"establishment": self.est, "level": str(message["level"])},
         )
 
-    def _resend_pending(self) -> None:
-        for item in self.state.query(pending_partition(self.est)):
+    def _resend_pending(self, pending: list[dict[str, Any]]) -> None:
+        for item in pending:
             message = json.loads(str(item["message"]))
             self._send(message)
             self.state.delete(pending_partition(self.est), str(item["sk"]))
