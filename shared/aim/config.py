@@ -77,6 +77,8 @@ class AimConfig(_Strict):
     )
     static_factors: StaticFactorWeights = StaticFactorWeights()
     quiet_period_hours: Annotated[int, Field(ge=0, le=24 * 60)] = 72
+    # Page again for a red that persists past the quiet period (off: persistent reds stay on the board).
+    remind_while_red: bool = False
     late_data_hours: Annotated[int, Field(ge=0, le=72)] = 6
     baseline_days: Annotated[int, Field(ge=14, le=120)] = 42
     # Baseline days someone already in custody needs before being judged (new arrivals: peer baseline).

@@ -62,9 +62,13 @@ def test_just_below_escalation_ratio_is_quiet():
     assert decide("LEI", assessment(score=11.9), opened(hours_ago=1, score=8.0), NOW, QUIET) is None
 
 
-def test_reminder_after_the_quiet_period():
-    decision = decide("LEI", assessment(score=8.0), opened(hours_ago=72), NOW, QUIET)
+def test_reminder_after_the_quiet_period_when_configured():
+    decision = decide("LEI", assessment(score=8.0), opened(hours_ago=72), NOW, QUIET, remind=True)
     assert decision is not None and decision.kind == "reminder"
+
+
+def test_a_persisting_red_does_not_page_again_by_default():
+    assert decide("LEI", assessment(score=8.0), opened(hours_ago=72), NOW, QUIET) is None
 
 
 def test_alert_ids_are_deterministic_and_distinct_by_what_raised_them():

@@ -48,14 +48,18 @@ def decide(
     open_alert: dict[str, Any] | None,
     now: datetime,
     quiet_period: timedelta,
+    remind: bool = False,
 ) -> AlertDecision | None:
+    """Whether this assessment raises an alert. A red that simply persists pages again only when
+    ``remind`` is set (after the quiet period); otherwise the open alert stands until the light
+    leaves red and the quiet period has passed, and a later red is a new alert."""
     if assessment.light != "red" or assessment.judged_day is None:
         return None
     if open_alert is None:
         kind: Literal["new", "escalation", "reminder"] = "new"
     elif assessment.score >= ESCALATION_RATIO * float(open_alert.get("score", 0.0)):
         kind = "escalation"
-    elif now - datetime.fromisoformat(str(open_alert["raised_at"])) >= quiet_period:
+    elif remind and now - datetime.fromisoformat(str(open_alert["raised_at"])) >= quiet_period:
         kind = "reminder"
     else:
         return None

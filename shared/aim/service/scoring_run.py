@@ -333,7 +333,9 @@ class ScoringRun:
     def _alert(self, s: PrisonerState, assessment: Assessment, quiet: timedelta) -> None:
         if alerting.should_close(assessment, s.open_alert, self.now, quiet):
             s.open_alert = None
-        decision = alerting.decide(self.est, assessment, s.open_alert, self.now, quiet)
+        decision = alerting.decide(
+            self.est, assessment, s.open_alert, self.now, quiet, remind=self.config.remind_while_red
+        )
         if decision is None:
             return
         message = alerting.alert_message(decision, self.est, assessment, self.now, s.location)
