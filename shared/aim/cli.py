@@ -51,7 +51,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
             sink.write(json.dumps(alert, separators=(",", ":")) + "\n")
 
         progress = None if args.quiet else _progress_printer("replay")
-        summary = replay(batches, config, on_alert=write, progress=progress)
+        history: dict[str, list[tuple[Any, float, float]]] = defaultdict(list)
+
+        def observe(tick: Any, rows: list[dict[str, Any]]) -> None:
+            if args.report:  # score over time, for the report's charts
+                for row in rows:
+                    if row.get("in_custody") and row.get("red_at") is not None:
+                        history[row["prisoner_id"]].append((tick, float(row["score"]), float(row["red_at"])))
+
+        summary = replay(batches, config, on_alert=write, progress=progress, observe=observe)
     elapsed = time.perf_counter() - started
     for line in summary.lines():
         print(line)
@@ -62,7 +70,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.report:
         from aim.report import write_replay_report
 
-        write_replay_report(Path(args.report), summary, alerts_path=out, config=config)
+        write_replay_report(Path(args.report), summary, alerts_path=out, config=config, history=dict(history))
         print(f"report written to {args.report}")
     return 0
 

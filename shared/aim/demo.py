@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +35,17 @@ def run_demo(args: argparse.Namespace) -> int:
     )
     print("Running it through the embedded local AWS (S3 -> SQS -> transform -> DynamoDB; hourly scoring -> SNS):")
     alerts: list[dict[str, Any]] = []
+    history: dict[str, list[tuple[datetime, float, float]]] = defaultdict(list)
+
+    def observe(tick: datetime, rows: list[dict[str, Any]]) -> None:
+        for row in rows:  # score over time, for the report's charts
+            if row.get("in_custody") and row.get("red_at") is not None:
+                history[row["prisoner_id"]].append((tick, float(row["score"]), float(row["red_at"])))
+
     batches = [BatchFile(b.key, b.body, b.created_at) for b in scenario.batches]
-    summary = replay(batches, config, on_alert=alerts.append, progress=_progress_printer("  day by day"))
+    summary = replay(
+        batches, config, on_alert=alerts.append, progress=_progress_printer("  day by day"), observe=observe
+    )
 
     truth = {c.prisoner_id: c for c in scenario.truth}
     print()
@@ -65,7 +76,7 @@ def run_demo(args: argparse.Namespace) -> int:
         try:
             from aim.report import write_replay_report
 
-            write_replay_report(Path(args.report), summary, alerts=alerts, config=config)
+            write_replay_report(Path(args.report), summary, alerts=alerts, config=config, history=dict(history))
             print(f"report: {args.report}")
         except ImportError as exc:  # plotting is a dev extra
             print(f"(report skipped: {exc})", file=sys.stderr)
