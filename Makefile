@@ -22,6 +22,8 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 export CDK_DISABLE_VERSION_CHECK := true
 
+
+.PHONY: checkov-venv
 .PHONY: help venv build code layer synth deploy diff test test-infra lint demo evaluate bench replay-example clean distclean
 
 help: ## list the targets
@@ -80,7 +82,15 @@ deploy: $(VENV_STAMP) $(NODE_STAMP) build ## cdk deploy (CONFIG=path, DEPLOY_ARG
 	$(CDK) deploy -c config=$(CONFIG) $(DEPLOY_ARGS)
 
 # --- checks ---------------------------------------------------------------------------
-test: $(VENV_STAMP) build ## all tests except -m slow, 2 workers
+CHECKOV_STAMP := .venv-checkov/.installed
+$(CHECKOV_STAMP):
+	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet checkov==3.3.30
+	touch $@
+
+checkov-venv: $(CHECKOV_STAMP) ## checkov in its own venv (it pins an older boto3 than the project)
+
+test: $(VENV_STAMP) build $(CHECKOV_STAMP) ## all tests except -m slow, 2 workers
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow" tests
 
 test-infra: $(VENV_STAMP) build ## only the CDK assertion and cdk-nag tests
