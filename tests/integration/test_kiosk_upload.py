@@ -8,10 +8,9 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
-
 from aim.adapters.aws import reset_clients
 from aim.cli import main
+from moto.server import ThreadedMotoServer
 
 EXAMPLE = '{"schema":"aim.kiosk-batch/1","batch_id":"B-1","establishment":"LEI","kiosk_id":"K07",'
 EXAMPLE += '"created_at":"2026-11-20T09:15:00+00:00","record_count":0}\n'

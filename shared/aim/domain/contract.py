@@ -232,10 +232,12 @@ class UnknownRecord(_RecordBase):
 
 def _record_model(record_type: str, detail_model: type[_Detail]) -> type[PrisonerRecord]:
     name = "".join(part.title() for part in record_type.split("_")) + "Record"
-    model: type[PrisonerRecord] = create_model(  # type: ignore[call-overload]
+    # The record's type is a literal built at import time, one model per contract type.
+    literal: Any = Literal[record_type]
+    model: type[PrisonerRecord] = create_model(
         name,
         __base__=PrisonerRecord,
-        type=(Literal[record_type], ...),
+        type=(literal, ...),
         detail=(detail_model, Field(default_factory=dict, validate_default=True)),
     )
     return model
@@ -260,7 +262,7 @@ _choices += [Annotated[HeartbeatRecord, Tag("kiosk_heartbeat")], Annotated[Unkno
 KioskRecord = Annotated[Union[tuple(_choices)], Discriminator(_record_tag)]  # type: ignore[valid-type]  # noqa: UP007
 
 AnyRecord = PrisonerRecord | HeartbeatRecord | UnknownRecord
-RECORD_ADAPTER: TypeAdapter[AnyRecord] = TypeAdapter(KioskRecord)
+RECORD_ADAPTER: TypeAdapter[AnyRecord] = TypeAdapter(KioskRecord)  # type: ignore[arg-type]
 
 
 def describe_error(exc: Exception) -> str:
