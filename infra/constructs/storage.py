@@ -16,14 +16,15 @@ _TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:Gene
 
 
 class Storage(Construct):
-    """ActivityTable (facts, TTL `expires_at`) and StateTable (derived per-prisoner state)."""
+    """ActivityTable (facts, TTL `expires_at`) and StateTable (derived state; TTL for alerts and people who left)."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self.activity_key = data_key(self, f"{c.ACTIVITY_TABLE}Key", "ActivityTable encryption")
         self.state_key = data_key(self, f"{c.STATE_TABLE}Key", "StateTable encryption")
         self.activity_table = self._table(c.ACTIVITY_TABLE, self.activity_key, ttl=True)
-        self.state_table = self._table(c.STATE_TABLE, self.state_key, ttl=False)
+        # TTL on state too: alert records and the state of people released or transferred expire.
+        self.state_table = self._table(c.STATE_TABLE, self.state_key, ttl=True)
 
     def _table(self, construct_id: str, key: kms.Key, *, ttl: bool) -> dynamodb.Table:
         return dynamodb.Table(

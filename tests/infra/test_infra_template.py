@@ -204,6 +204,11 @@ def test_activity_facts_expire_by_ttl(synthesized: Synthesized) -> None:
     assert activity["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
+def test_state_of_people_who_left_and_alert_records_expire_by_ttl(synthesized: Synthesized) -> None:
+    state = synthesized.resources[synthesized.logical_id(synthesized.stack.storage.state_table)]
+    assert state["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
 def test_every_data_store_has_its_own_rotating_key(synthesized: Synthesized) -> None:
     keys = synthesized.of_type("AWS::KMS::Key")
     assert all(k["Properties"]["EnableKeyRotation"] is True for k in keys.values())

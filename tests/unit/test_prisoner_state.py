@@ -188,3 +188,21 @@ def test_folding_the_same_facts_again_gives_the_same_state():
     for f in day:  # the day is re-read after a late batch and folded again
         twice.fold(f, f.local_date)
     assert twice.to_item() == once.to_item()
+
+
+def test_state_of_someone_released_expires_with_their_facts_and_in_custody_does_not():
+    # Given a prisoner in custody and then released on 1 Nov, with 180 days' retention
+    state = PrisonerState.new("LEI", "A1234BC", date(2026, 10, 1), 10)
+    state.retention_days = 180
+    state.fold(
+        Fact("LEI", date(2026, 10, 2), "E-1", "kiosk_login", datetime(2026, 10, 2, 8, tzinfo=UTC), "K1", "A1234BC"),
+        date(2026, 10, 2),
+    )
+    assert "expires_at" not in state.to_item()
+    state.fold(
+        Fact("LEI", date(2026, 11, 1), "E-2", "release", datetime(2026, 11, 1, 9, tzinfo=UTC), "K1", "A1234BC"),
+        date(2026, 11, 1),
+    )
+    # Then the stored state carries a TTL 180 days after the release day
+    expires = datetime.fromtimestamp(state.to_item()["expires_at"], tz=UTC)
+    assert expires.date() == date(2026, 11, 1) + timedelta(days=180)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,7 @@ class PrisonerState:
     light_since: str | None = None
     open_alert: dict[str, Any] | None = None
     thresholds: list[float] = field(default_factory=list)  # [amber_at, red_at] after static factors
+    retention_days: int = 0  # set by the scorer from config: how long state outlives a release or transfer
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
@@ -164,7 +165,7 @@ class PrisonerState:
             "open_alert": self.open_alert,
             "thresholds": self.thresholds,
         }
-        return {
+        item: dict[str, Any] = {
             "pk": self.establishment,
             "sk": f"P#{self.prisoner_id}",
             "light": self.light,
@@ -172,6 +173,13 @@ class PrisonerState:
             "days": self.days.astype("<i2").tobytes(),
             "s": json.dumps(small, separators=(",", ":"), sort_keys=True),
         }
+        if not self.in_custody and self.movement is not None and self.retention_days:
+            # Someone released or transferred out: their derived state expires with their facts.
+            left = date.fromisoformat(str(self.movement[2]))
+            item["expires_at"] = int(
+                datetime.combine(left + timedelta(days=self.retention_days), time(0), tzinfo=UTC).timestamp()
+            )
+        return item
 
     @classmethod
     def from_item(cls, item: dict[str, Any], horizon: int) -> PrisonerState:

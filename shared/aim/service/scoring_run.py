@@ -148,6 +148,7 @@ class ScoringRun:
         origin = judged - timedelta(days=self.h - 1)
         for s in states.values():
             s.shift_to(origin)
+            s.retention_days = self.config.retention.activity_days
 
         for iso in changed:
             day = date.fromisoformat(iso)
@@ -185,6 +186,7 @@ class ScoringRun:
             s = states.get(fact.prisoner_id)
             if s is None:
                 s = states[fact.prisoner_id] = PrisonerState.new(self.est, fact.prisoner_id, origin, self.h)
+                s.retention_days = self.config.retention.activity_days
             s.fold(fact, day)
         vectors = day_vectors(facts, self.tz)
         for pid, s in states.items():
