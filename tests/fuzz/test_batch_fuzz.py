@@ -29,6 +29,7 @@ from aim.adapters.s3 import S3ObjectStore
 from aim.config import AimConfig
 from aim.domain import batch as batch_module
 from aim.domain.batch import MAX_DECOMPRESSED_BYTES, BatchVerdict, QuarantineError, decode_body, read_batch
+from aim.local.stack import create_table
 from aim.service.ingest import ingest_object
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -246,15 +247,7 @@ def aws() -> Iterator[dict[str, Any]]:
             s3, ddb = boto3.client("s3", region_name=REGION), boto3.client("dynamodb", region_name=REGION)
             name = f"aim-fuzz-{uuid.uuid4().hex[:8]}"
             s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
-            ddb.create_table(
-                TableName=name,
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            create_table(ddb, name)
             yield {"s3": s3, "ddb": ddb, "objects": S3ObjectStore(name, s3), "activity": DynamoItemStore(name, ddb)}
     finally:
         for k, v in saved.items():

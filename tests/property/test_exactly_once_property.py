@@ -28,6 +28,7 @@ import pytest
 from aim.adapters.dynamodb import DynamoItemStore, from_attr
 from aim.adapters.s3 import S3ObjectStore
 from aim.config import AimConfig
+from aim.local.stack import create_table
 from aim.service.ingest import ingest_object
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -224,15 +225,7 @@ def aws() -> Iterator[dict[str, Any]]:
 def fresh_stores(aws: dict[str, Any]) -> tuple[S3ObjectStore, DynamoItemStore, str]:
     name = f"aim-prop-{uuid.uuid4().hex[:12]}"
     aws["s3"].create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
-    aws["dynamodb"].create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(aws["dynamodb"], name)
     return S3ObjectStore(name, aws["s3"]), DynamoItemStore(name, aws["dynamodb"]), name
 
 

@@ -67,6 +67,19 @@ class DeliveryStats:
     failures: int = 0
 
 
+def create_table(ddb: Any, name: str) -> None:
+    """A table with AIM's key schema (string pk and sk), as the CDK stack defines both tables."""
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def create_resources(config: AimConfig, clients: dict[str, Any]) -> dict[str, str]:
     """Create the stack's resources on whatever endpoint the clients point at (moto)."""
     s3, sqs, ddb, sns = clients["s3"], clients["sqs"], clients["dynamodb"], clients["sns"]
@@ -81,15 +94,7 @@ def create_resources(config: AimConfig, clients: dict[str, Any]) -> dict[str, st
         },
     )["QueueUrl"]
     for table in (NAMES["activity"], NAMES["state"]):
-        ddb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(ddb, table)
     topic_arn = sns.create_topic(Name=NAMES["topic"])["TopicArn"]
     alerts_url = sqs.create_queue(QueueName=NAMES["alerts_queue"])["QueueUrl"]
     alerts_arn = sqs.get_queue_attributes(QueueUrl=alerts_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
