@@ -159,7 +159,8 @@ class ScoringRun:
 
         self._score(judged, states, loaded, hours)
 
-        changed_items = [s.to_item() for pid, s in states.items() if s.to_item() != before.get(pid)]
+        after = {pid: s.to_item() for pid, s in states.items()}  # serialise each state once
+        changed_items = [item for pid, item in after.items() if item != before.get(pid)]
         self.state.put_many(changed_items)
         keep_from = (judged - timedelta(days=self.h)).isoformat()
         meta = {
