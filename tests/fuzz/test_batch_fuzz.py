@@ -112,7 +112,12 @@ bad_records = st.one_of(
     st.dictionaries(st.sampled_from(["event_id", "type", "prisoner_id", "occurred_at", "detail"]), json_values),
     st.builds(lambda i, v: good(i, prisoner_id=v), st.integers(100, 200), json_values),
     st.builds(lambda i, v: good(i, occurred_at=v), st.integers(100, 200), st.text(max_size=30)),
-    st.builds(lambda i, v: good(i, type="phone_call", detail={"duration_s": v}), st.integers(100, 200), json_values),
+    st.builds(
+        lambda i, v: good(i, type="phone_call", detail={"duration_s": v}),
+        st.integers(100, 200),
+        # null and a whole number >= 0 are valid durations, not bad records
+        json_values.filter(lambda v: not (v is None or (type(v) is int and v >= 0))),
+    ),
     st.builds(lambda i: good(i, occurred_at="2030-01-01T00:00:00Z"), st.integers(100, 200)),  # after created_at
     st.builds(lambda i: good(i, occurred_at="2019-01-01T00:00:00Z"), st.integers(100, 200)),  # before retention
 )

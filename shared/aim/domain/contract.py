@@ -7,9 +7,11 @@ Where they and that page disagree, one of them is wrong.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Union
+from json.encoder import encode_basestring_ascii
+from typing import Annotated, Any, Literal, NamedTuple, Union
 
 from pydantic import (
     BaseModel,
@@ -34,7 +36,16 @@ _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+# The form every kiosk sends: upper-case T and Z, no fraction. datetime.fromisoformat reads it as is.
+_RFC3339_PLAIN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})")
+
+
 def _rfc3339(value: Any) -> datetime:
+    if type(value) is str and _RFC3339_PLAIN.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass  # e.g. month 13: the general path below words the error
     if not isinstance(value, str):
         raise ValueError("must be an RFC 3339 timestamp string")
     if not _RFC3339.match(value):
@@ -284,3 +295,183 @@ def describe_error(exc: Exception) -> str:
         shown = f" (got {value!r})" if isinstance(value, str | int | float | bool) and len(repr(value)) < 60 else ""
         parts.append(f"{field}: {msg}{shown}")
     return "; ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------
+# The common valid record, checked without building a model.
+#
+# Building a pydantic model per record was most of the transform's cost (issue 5). The checks
+# below accept only records the models above certainly accept, in plain JSON shapes, and give
+# the same values the models would; anything else (a reject, an unknown type, an extra key, a
+# float, a null where a value is required) returns None and the models judge it, so every
+# reject's reason still comes from pydantic. tests/unit/test_contract_fast_path.py holds the
+# two to agreement.
+
+_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_PRISON_NUMBER = re.compile(r"[A-Z][0-9]{4}[A-Z]{2}")
+_EST = re.compile(r"[A-Z]{3}")
+_LOCATION = re.compile(r"[A-Z0-9]{1,4}(?:-[A-Z0-9]{1,4}){0,3}")
+_ASCII_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+# A check takes a JSON value and gives its canonical JSON text as facts store it, or None
+# when the model might not accept it as it is.
+Check = Callable[[Any], str | None]
+
+
+def _date(value: Any) -> str | None:
+    if type(value) is not str or not _ASCII_DATE.fullmatch(value):
+        return None
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return None
+    return f'"{value}"'
+
+
+def _count(value: Any) -> str | None:
+    return int.__repr__(value) if type(value) is int and value >= 0 else None  # bool is not int here
+
+
+def _bool(value: Any) -> str | None:
+    return ("true" if value else "false") if type(value) is bool else None
+
+
+def _one_of(*choices: str) -> Check:
+    encoded = {choice: f'"{choice}"' for choice in choices}
+    return lambda value: encoded.get(value) if type(value) is str else None
+
+
+def _matching(pattern: re.Pattern[str]) -> Check:
+    return lambda value: f'"{value}"' if type(value) is str and pattern.fullmatch(value) else None
+
+
+def _short_text(value: Any) -> str | None:
+    return encode_basestring_ascii(value) if type(value) is str and len(value) <= 64 else None
+
+
+_location = _matching(_LOCATION)
+_est = _matching(_EST)
+_activity = _one_of("work", "education", "gym", "library", "faith", "other")
+
+# Per record type, each detail key (by alias) -> (check, required). Mirrors DETAIL_MODELS;
+# tests/unit/test_contract_fast_path.py holds the two to agreement.
+FAST_DETAIL_CHECKS: dict[str, dict[str, tuple[Check, bool]]] = {
+    "visit_booked": {"visit_date": (_date, True)},
+    "visit_cancelled": {"visit_date": (_date, True), "by": (_one_of("prisoner", "visitor", "establishment"), True)},
+    "visit_attended": {},
+    "phone_call": {"duration_s": (_count, False)},
+    "phone_credit_added": {"amount_pence": (_count, False)},
+    "activity_attended": {"activity": (_activity, True), "minutes": (_count, False)},
+    "activity_missed": {
+        "activity": (_activity, True),
+        "reason": (_one_of("refused", "sick", "cancelled", "other"), True),
+    },
+    "canteen_order": {"amount_pence": (_count, False)},
+    "meal_selected": {},
+    "application_submitted": {"category": (_short_text, False)},
+    "complaint_submitted": {},
+    "healthcare_request": {},
+    "kiosk_login": {},
+    "profile": {
+        "date_of_birth": (_date, False),
+        "self_harm_history": (_bool, False),
+        "acct_status": (_one_of("open", "post_closure", "none"), False),
+        "location": (_location, False),
+    },
+    "reception": {"location": (_location, False), "from": (_est, False)},
+    "location_change": {"location": (_location, True)},
+    "transfer_out": {"to": (_est, False)},
+    "release": {},
+    "significant_date": {
+        "date": (_date, True),
+        "kind": (_one_of("court", "sentence", "parole", "anniversary", "other"), True),
+    },
+    "kiosk_heartbeat": {},
+}
+
+
+class _DetailSpec(NamedTuple):
+    fields: tuple[tuple[str, str, Check, bool], ...]  # (key, '"key":', check, required), by key
+    required: bool  # some field is required, so an absent detail is a reject
+
+
+_SPECS: dict[str, _DetailSpec] = {
+    record_type: _DetailSpec(
+        tuple((k, f'"{k}":', check, required) for k, (check, required) in sorted(checks.items())),
+        any(required for _, required in checks.values()),
+    )
+    for record_type, checks in FAST_DETAIL_CHECKS.items()
+}
+_PRISONER_KEYS = frozenset({"event_id", "type", "prisoner_id", "occurred_at", "detail"})
+_HEARTBEAT_KEYS = frozenset({"event_id", "type", "occurred_at", "detail"})
+_ABSENT: Any = object()
+
+
+class PlainRecord(NamedTuple):
+    """A record the fast checks vouch for, with the values its model would hold."""
+
+    event_id: str
+    type: str
+    prisoner_id: str | None
+    occurred_at: datetime
+    detail: str  # canonical JSON of the detail as facts store it, "" when empty
+    strings: int  # JSON strings (keys and string values) the record is made of
+
+
+def plain_record(obj: dict[str, Any]) -> PlainRecord | None:
+    """The record as its model would read it, or None when only the model can judge it."""
+    record_type: str = obj.get("type")  # type: ignore[assignment]  # checked just below
+    spec = _SPECS.get(record_type) if type(record_type) is str else None
+    if spec is None:
+        return None
+    if record_type == "kiosk_heartbeat":
+        if not obj.keys() <= _HEARTBEAT_KEYS:
+            return None
+        prisoner_id = None
+    else:
+        prisoner_id = obj.get("prisoner_id")
+        if (
+            not obj.keys() <= _PRISONER_KEYS
+            or type(prisoner_id) is not str
+            or not _PRISON_NUMBER.fullmatch(prisoner_id)
+        ):
+            return None
+    event_id = obj.get("event_id")
+    if type(event_id) is not str or not _ID.fullmatch(event_id):
+        return None
+    occurred = obj.get("occurred_at")
+    if type(occurred) is not str:
+        return None
+    try:
+        occurred_at = _rfc3339(occurred)
+    except ValueError:
+        return None
+    strings = 2 * len(obj)
+    detail = obj.get("detail", _ABSENT)
+    if detail is _ABSENT:
+        if spec.required:
+            return None  # absent means {}, which lacks a required field
+        return PlainRecord(event_id, record_type, prisoner_id, occurred_at, "", strings)
+    if type(detail) is not dict:
+        return None
+    strings += len(detail) - 1  # each detail key is a string; "detail" is a key without a string value
+    parts = []
+    found = 0
+    for key, prefix, check, required in spec.fields:
+        value = detail.get(key, _ABSENT)
+        if value is _ABSENT or value is None:  # an explicit null is the default, and facts leave defaults out
+            if required:
+                return None
+            found += value is None
+            continue
+        text = check(value)
+        if text is None:
+            return None
+        found += 1
+        strings += type(value) is str
+        parts.append(prefix + text)
+    if found != len(detail):
+        return None  # a key the model ignores: let the model say so
+    return PlainRecord(
+        event_id, record_type, prisoner_id, occurred_at, "{" + ",".join(parts) + "}" if parts else "", strings
+    )
