@@ -138,12 +138,16 @@ def history() -> Iterator[History]:
         activity = DynamoItemStore(stack.resources["activity_table"], ddb)
         state = DynamoItemStore(stack.resources["state_table"], ddb)
         tz = ZoneInfo(CONFIG.timezone)
-        for i in range(DAYS):
-            apply_verdict(f"incoming/LEI/K1/day-{i}.jsonl", read_batch("k.jsonl", day_batch(i)), activity, CONFIG, tz)
         publisher = SnsAlertPublisher(stack.resources["topic_arn"], stack.clients["sns"])
+
+        def upload(i: int) -> None:  # the kiosk sends each day's batch at 22:00 that day
+            apply_verdict(f"incoming/LEI/K1/day-{i}.jsonl", read_batch("k.jsonl", day_batch(i)), activity, CONFIG, tz)
+
         for i in range(RED_DAY):
+            upload(i)
             summary = run_scoring("LEI", run_time(i), activity, state, publisher, CONFIG)
             assert not summary.alerts_sent, "the scenario must not page before the red day"
+        upload(RED_DAY)
         snapshot = ddb.scan(TableName=stack.resources["state_table"], ConsistentRead=True)["Items"]
         yield History(stack, activity, state, [from_attr(i) for i in snapshot])
 

@@ -256,3 +256,50 @@ def test_someone_already_in_custody_with_a_short_history_is_not_judged_yet():
     # Then they are not judgeable (listed as insufficient), not red on a peer's routine
     assert not result.judgeable[0]
     assert result.score[0] == 0.0
+
+
+# --- the group ratio: same-day comparison with the others on the same kiosk ------------------
+def grouped(counts: np.ndarray, open_from: int | None = None) -> ScoreInputs:
+    return ScoreInputs(
+        **{**inputs(counts).__dict__, "group": np.zeros(counts.shape[0], dtype=np.int64), "open_from": open_from}
+    )
+
+
+def test_a_fall_shared_by_the_whole_group_is_not_evidence_but_one_persons_fall_is():
+    # Given twelve people on one kiosk whose routine all fell by a third for three days (a regime change),
+    # and one of them who stopped altogether
+    counts = steady(12)
+    counts[:, -3:, :] = np.round(counts[:, -3:, :] * 0.67)
+    counts[0, -3:, :] = 0
+    # When scored with and without the same-day group comparison
+    alone, together = score(inputs(counts)), score(grouped(counts))
+    # Then the shared fall scores about nothing against the group, though it looks like a fall alone,
+    assert np.all(together.score[1:] < 1.0)
+    assert np.all(alone.score[1:] > together.score[1:] + 2.0)
+    # and the one who stopped still scores red
+    assert together.score[0] >= 6.0
+
+
+def test_an_open_day_counts_in_proportion_to_what_the_group_has_sent_so_far():
+    # Given twelve people; today (still open) the others have sent about half a day's records
+    counts = steady(12)
+    counts[:, -1, :] = np.floor(counts[:, -1, :] / 2)
+    counts[0, -3:, :] = 0  # one person stopped two days ago and has sent nothing today
+    # When judged with today open
+    result = score(grouped(counts, open_from=T - 1))
+    # Then half a day of the others' records is not a fall for them
+    assert np.all(result.score[1:] < 1.0)
+    # and today's absence adds to the stopped person's evidence (against two closed days alone)
+    closed_only = score(grouped(counts[:, :-1, :]))
+    assert result.score[0] > closed_only.score[0]
+
+
+def test_an_open_day_from_which_the_group_has_sent_nothing_is_no_evidence():
+    # Given twelve people with no records yet today (the kiosk's batches are still to come)
+    counts = steady(12)
+    counts[:, -1, :] = 0
+    # When judged with today open, Then nobody scores: nothing is known about today
+    result = score(grouped(counts, open_from=T - 1))
+    assert np.all(result.score < 0.5)
+    # while the same day judged as closed would look like everyone stopped
+    assert np.all(score(inputs(counts)).score > 3.0)

@@ -29,6 +29,7 @@ DOW_SHRINK = 1.5  # pseudo-days pulling a weekday's mean towards the person's ov
 PEER_SHRINK = 6.0  # pseudo-days of peer baseline for someone with a short history
 RISE_FLOOR = 0.12  # expected refusals/distress per day never taken below this
 MIN_PEER_DAYS = 14
+MIN_GROUP_EXPECTED = 8.0  # a group ratio needs this many expected events from the others that day
 
 Array = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -46,6 +47,12 @@ class ScoreInputs:
     # [P, T] a day within someone's first two weeks in custody (for the new-arrival peer). None: none.
     early: BoolArray | None = None
     min_own_days: int = 14  # baseline days needed before someone already in custody is judged
+    # [P] who shares each prisoner's data source (their kiosk): on each day their expected falls are
+    # scaled by how the rest of the group did against its own expectations. None: no scaling.
+    group: npt.NDArray[np.int64] | None = None
+    # Index of the first day still open (records still arriving); such days are judged only through
+    # the group ratio, i.e. in proportion to what their group has sent so far. None: all closed.
+    open_from: int | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,28 @@ def _baseline(
     return _Baseline(expected, phi, own * mean_all + (1 - own) * peer, days.astype(np.int64), judgeable)
 
 
+def group_ratio(x: Array, expected: Array, mask: BoolArray, group: npt.NDArray[np.int64], is_open: BoolArray) -> Array:
+    """[P, W, C] how the *rest* of each prisoner's group did against its expectations on each day.
+
+    Leave-one-out, so a person's own fall never hides itself. Closed days: at most 1 (a group-wide
+    fall - a regime change, a quiet wing - lowers what is expected of everyone in it; a busy day
+    does not raise it), and 1 where the group is too small to tell. Open days: the share of the
+    group's expected routine that has arrived so far, and 0 (no evidence) where that is unknown."""
+    n_g = int(group.max(initial=-1)) + 1
+    ox = np.where(mask, x, 0.0)
+    oe = np.where(mask, expected, 0.0)
+    gx = np.zeros((n_g, *x.shape[1:]))
+    ge = np.zeros((n_g, *x.shape[1:]))
+    np.add.at(gx, group, ox)
+    np.add.at(ge, group, oe)
+    rest_x = gx[group] - ox
+    rest_e = ge[group] - oe
+    known = rest_e >= MIN_GROUP_EXPECTED
+    ratio = np.clip(rest_x / np.maximum(rest_e, 1e-9), 0.0, 1.0)
+    fallback = np.where(is_open[None, :, None], 0.0, 1.0)
+    return np.where(known, ratio, fallback)
+
+
 def score(inputs: ScoreInputs) -> ScoreResult:
     x = inputs.counts.astype(np.float64) @ MEMBERSHIP.T  # [P, T, C]
     n_p, n_t, n_c = x.shape
@@ -149,8 +178,15 @@ def score(inputs: ScoreInputs) -> ScoreResult:
         base = _baseline(x, valid, inputs.weekday, arrival, inputs.min_own_days, lo, peer_new)
         first = first or base
         emask = valid[:, lo : judge + 1, :]
-        obs = np.where(emask, x[:, lo : judge + 1, :], 0.0).sum(axis=1)
-        exp = np.where(emask, base.expected[:, lo : judge + 1, :], 0.0).sum(axis=1)
+        xw = x[:, lo : judge + 1, :]
+        ew = base.expected[:, lo : judge + 1, :]
+        is_open = np.arange(lo, judge + 1) >= (inputs.open_from if inputs.open_from is not None else n_t)
+        if inputs.group is not None:
+            ratio = group_ratio(xw, ew, emask & base.judgeable[:, None, None], inputs.group, is_open)
+            ew = np.where(DROP[None, None, :], ew * ratio, ew)
+        obs = np.where(emask, xw, 0.0).sum(axis=1)
+        exp = np.where(emask, ew, 0.0).sum(axis=1)
+        # An open day counts a full day's expected rises: conservative while its count still grows.
         n_eval = emask.sum(axis=1)
         rise_exp = np.maximum(exp, RISE_FLOOR * n_eval)
         dev = np.where(DROP[None, :], _poisson_drop(obs, exp), _poisson_rise(obs, rise_exp))

@@ -1,9 +1,11 @@
 """One scheduled scoring run for one establishment.
 
 1. Take the establishment's lease (an overlapping or duplicate run does nothing).
-2. Find which closed days changed since the last run (day change sets) and re-read only those
+2. Find which recent days changed since the last run (day change sets) and re-read only those
    day partitions; fold their facts into the per-prisoner state.
-3. Score every prisoner in custody on the latest closed day, set traffic lights.
+3. Score every prisoner in custody up to now, set traffic lights. Closed days (all records due
+   in) are judged whole; the days still open are judged in proportion to what the prisoner's
+   kiosk group has sent so far (scoring.group_ratio), so a day is never judged on data to come.
 4. Record each new red alert before sending it, send it, mark it sent; resend any
    alert recorded earlier and not sent.
 5. Write back the states that changed, and the establishment's meta item.
@@ -45,7 +47,8 @@ VISITS = [CHANNEL_INDEX["visits"], CHANNEL_INDEX["visits_cancelled"]]
 class RunSummary:
     establishment: str
     status: str = "scored"
-    judged_day: str | None = None
+    judged_day: str | None = None  # the latest closed day
+    scored_to: str | None = None  # the day still open that the run judged up to (today)
     days_read: list[str] = field(default_factory=list)
     prisoners: int = 0
     lights: dict[str, int] = field(default_factory=dict)
@@ -110,10 +113,12 @@ class ScoringRun:
 
     def run(self) -> RunSummary:
         judged = latest_closed_day(self.now, self.tz, self.config.late_data_hours)
+        today = self.now.astimezone(self.tz).date()
         self.summary.judged_day = judged.isoformat()
+        self.summary.scored_to = today.isoformat()
         # Cheap checks first (no lease, no writes): most hourly runs find nothing to do.
         pending = self.state.query(pending_partition(self.est))
-        lookback = [judged - timedelta(days=n) for n in range(LOOKBACK_DAYS)]
+        lookback = [today - timedelta(days=n) for n in range(LOOKBACK_DAYS + (today - judged).days)]
         keys = [changes_key(self.est, d) for d in lookback]
         change_sets = self.activity.get_many(keys)
         meta_item = self.state.get(self.est, "META")
@@ -121,7 +126,12 @@ class ScoringRun:
         loaded: dict[str, int] = meta.get("loaded", {})
         counts = {sk: len(item.get("batches", ())) for (_, sk), item in change_sets.items()}
         changed = sorted(d for d, n in counts.items() if loaded.get(d) != n)
-        if not pending and not changed and meta.get("judged_day") == judged.isoformat():
+        if (
+            not pending
+            and not changed
+            and meta.get("judged_day") == judged.isoformat()
+            and meta.get("today") == today.isoformat()
+        ):
             self.summary.status = "unchanged"
             return self.summary
         holder = str(uuid.uuid4())
@@ -130,14 +140,20 @@ class ScoringRun:
             return self.summary
         try:
             self._resend_pending(pending)
-            self._run(judged, meta, loaded, counts, changed)
+            self._run(judged, today, meta, loaded, counts, changed)
         finally:
             self.state.delete(self.est, "LEASE")
         return self.summary
 
     # --- the run --------------------------------------------------------------------------
     def _run(
-        self, judged: date, meta: dict[str, Any], loaded: dict[str, int], counts: dict[str, int], changed: list[str]
+        self,
+        judged: date,
+        today: date,
+        meta: dict[str, Any],
+        loaded: dict[str, int],
+        counts: dict[str, int],
+        changed: list[str],
     ) -> None:
         hours: dict[str, dict[str, list[int]]] = meta.get("kiosk_hours", {})
         states = {
@@ -145,7 +161,7 @@ class ScoringRun:
             for s in (PrisonerState.from_item(i, self.h) for i in self.state.query(self.est, sk_prefix="P#"))
         }
         before = {pid: s.to_item() for pid, s in states.items()}
-        origin = judged - timedelta(days=self.h - 1)
+        origin = today - timedelta(days=self.h - 1)
         for s in states.values():
             s.shift_to(origin)
             s.retention_days = self.config.retention.activity_days
@@ -157,12 +173,12 @@ class ScoringRun:
             loaded[iso] = counts[iso]
             self.summary.days_read.append(iso)
 
-        self._score(judged, states, loaded, hours)
+        self._score(judged, today, states, loaded, hours)
 
         after = {pid: s.to_item() for pid, s in states.items()}  # serialise each state once
         changed_items = [item for pid, item in after.items() if item != before.get(pid)]
         self.state.put_many(changed_items)
-        keep_from = (judged - timedelta(days=self.h)).isoformat()
+        keep_from = (today - timedelta(days=self.h)).isoformat()
         meta = {
             "loaded": {d: n for d, n in loaded.items() if d >= keep_from},
             "kiosk_hours": {
@@ -170,6 +186,7 @@ class ScoringRun:
                 for k, days in hours.items()
             },
             "judged_day": judged.isoformat(),
+            "today": today.isoformat(),
         }
         self.state.put_many([{"pk": self.est, "sk": "META", "m": json.dumps(meta, sort_keys=True)}])
 
@@ -196,32 +213,42 @@ class ScoringRun:
             hours.setdefault(kiosk, {})[day.isoformat()] = sorted(hs)
 
     # --- scoring --------------------------------------------------------------------------
-    def _kiosk_reliable(self, hours: dict[str, dict[str, list[int]]], days: list[date]) -> dict[str, np.ndarray]:
-        """Per kiosk, whether each day's heartbeats cover most of its usual hours.
+    def _kiosk_reliable(
+        self, hours: dict[str, dict[str, list[int]]], days: list[date], open_from: int
+    ) -> dict[str, np.ndarray]:
+        """Per kiosk, whether each closed day's heartbeats cover most of its usual hours.
 
         Kiosks seal batches at irregular intervals, so the hours covered vary from day to day; an
-        outage (or data still to come) shows as far fewer hours than the kiosk's usual count."""
+        outage (or data still to come) shows as far fewer hours than the kiosk's usual count. An
+        open day needs only a heartbeat: how much of it has arrived is weighed by the group ratio."""
         out: dict[str, np.ndarray] = {}
         for kiosk, by_day in hours.items():
-            counts = sorted(len(h) for h in by_day.values() if h)
+            closed = (
+                [h for d, h in by_day.items() if h and d < days[open_from].isoformat()]
+                if open_from < len(days)
+                else [h for h in by_day.values() if h]
+            )
+            counts = sorted(len(h) for h in closed)
             usual = counts[len(counts) // 2] if counts else 0
             flags = np.zeros(len(days), dtype=bool)
             for t, d in enumerate(days):
                 got = len(by_day.get(d.isoformat(), []))
-                flags[t] = got > 0 and got >= KIOSK_COVERAGE * usual
+                flags[t] = got > 0 and (t >= open_from or got >= KIOSK_COVERAGE * usual)
             out[kiosk] = flags
         return out
 
     def _score(
         self,
         judged: date,
+        today: date,
         states: dict[str, PrisonerState],
         loaded: dict[str, int],
         hours: dict[str, dict[str, list[int]]],
     ) -> None:
         cfg = self.config
-        origin = judged - timedelta(days=self.h - 1)
+        origin = today - timedelta(days=self.h - 1)
         days = [origin + timedelta(days=t) for t in range(self.h)]
+        open_from = (judged - origin).days + 1  # days from here on are still open
         active = [s for s in states.values() if s.in_custody]
         for s in states.values():
             if not s.in_custody:
@@ -238,7 +265,7 @@ class ScoringRun:
         day_loaded = np.array([d.isoformat() in loaded for d in days])
         valid_day = np.broadcast_to(day_loaded, (n_p, n_t)).copy()
 
-        kiosk_ok = self._kiosk_reliable(hours, days)
+        kiosk_ok = self._kiosk_reliable(hours, days, open_from)
         for p, s in enumerate(active):
             start = s.custody_start()
             if start is not None:
@@ -267,7 +294,7 @@ class ScoringRun:
             if members.sum() < 5:
                 continue
             total = chan[members].sum(axis=0)  # [T, C]
-            for t in range(n_t):
+            for t in range(min(n_t, open_from)):  # open days: the group ratio weighs them
                 ref_days = [
                     u for u in range(max(0, t - 28), t) if day_loaded[u] and days[u].weekday() == days[t].weekday()
                 ]
@@ -276,7 +303,7 @@ class ScoringRun:
                 usual = np.median(total[ref_days], axis=0)
                 low = DROP & (usual >= 3) & (total[t] < CONFOUNDER_RATIO * usual)
                 if low.any():
-                    valid[np.ix_(members, [t], np.flatnonzero(low))] = False
+                    valid[np.ix_(members, np.array([t]), np.flatnonzero(low))] = False
                 overall_usual = usual[DROP].sum()
                 if overall_usual >= 5 and total[t][DROP].sum() < CONFOUNDER_RATIO * overall_usual:
                     valid[members, t, :] = False
@@ -291,13 +318,17 @@ class ScoringRun:
                 arrival=arrival,
                 early=early,
                 min_own_days=cfg.min_active_days,
+                group=np.unique([s.kiosk() or f"~{s.prisoner_id}" for s in active], return_inverse=True)[1].astype(
+                    np.int64
+                ),
+                open_from=open_from,
             )
         )
         thresholds = cfg.thresholds_for(self.est)
         quiet = timedelta(hours=cfg.quiet_period_hours)
         lights: dict[str, int] = defaultdict(int)
         for p, s in enumerate(active):
-            factors, multiplier = static_factors(s, judged, cfg)
+            factors, multiplier = static_factors(s, today, cfg)
             value = float(result.score[p])
             amber_at, red_at = thresholds.amber * multiplier, thresholds.red * multiplier
             judged_valid = bool(valid_day[p, -EVAL_SPAN:].any())
@@ -317,15 +348,15 @@ class ScoringRun:
                     result.expected[p].tolist(),
                     result.deviance[p].tolist(),
                     int(result.window[p]),
-                    judged,
+                    today,
                 )
                 if light in ("red", "amber")
                 else []
             )
-            assessment = Assessment(s.prisoner_id, light, value, amber_at, red_at, factors, why, judged.isoformat())
+            assessment = Assessment(s.prisoner_id, light, value, amber_at, red_at, factors, why, today.isoformat())
             if light != s.light:
                 s.light_since = self.now.isoformat()
-            s.light, s.score, s.reasons, s.static_factors, s.judged_day = light, value, why, factors, judged.isoformat()
+            s.light, s.score, s.reasons, s.static_factors, s.judged_day = light, value, why, factors, today.isoformat()
             s.thresholds = [round(amber_at, 3), round(red_at, 3)]
             lights[light] += 1
             self._alert(s, assessment, quiet)
