@@ -9,6 +9,7 @@ import numpy as np
 from aim.domain.activity import Fact
 from aim.domain.features import NF
 from aim.domain.prisoner import PrisonerState
+from aim.service.scoring_run import MIN_GROUP_MEMBERS, ScoringRun
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -206,3 +207,21 @@ def test_state_of_someone_released_expires_with_their_facts_and_in_custody_does_
     # Then the stored state carries a TTL 180 days after the release day
     expires = datetime.fromtimestamp(state.to_item()["expires_at"], tz=UTC)
     assert expires.date() == date(2026, 11, 1) + timedelta(days=180)
+
+
+def test_same_day_groups_are_kiosks_with_enough_users_else_the_wing() -> None:
+    # Given nine prisoners on a shared wing-A kiosk, and three wing-B prisoners on in-cell devices of their own
+    def person(pid: str, kiosk: str, location: str) -> PrisonerState:
+        s = PrisonerState.new("LEI", pid, date(2026, 3, 1), 10)
+        s.kiosks = {kiosk: "2026-03-05"}
+        s.profile["location"] = [location, "2026-03-01T00:00:00Z|e"]
+        return s
+
+    shared = [person(f"A{i:04d}AA", "KA", f"A-1-{i:02d}") for i in range(MIN_GROUP_MEMBERS + 1)]
+    own = [person(f"B{i:04d}BB", f"CELL-{i}", f"B-2-{i:02d}") for i in range(3)]
+    # When grouped for the same-day ratio
+    groups = ScoringRun._groups(shared + own).tolist()
+    # Then the kiosk users form one group and the in-cell device users are grouped by their wing
+    assert len(set(groups[: len(shared)])) == 1
+    assert len(set(groups[len(shared) :])) == 1
+    assert groups[0] != groups[-1]

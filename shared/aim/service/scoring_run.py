@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import numpy.typing as npt
 
 from aim.config import AimConfig
 from aim.domain import alerts as alerting
@@ -37,6 +38,7 @@ ALERT_RECORD_RETENTION = timedelta(days=365)
 LOOKBACK_DAYS = 7  # closed days re-read when late records arrive for them
 KIOSK_HISTORY_DAYS = 21
 KIOSK_COVERAGE = 0.7  # a day with heartbeats in fewer than this share of the kiosk's usual hours is not evidence
+MIN_GROUP_MEMBERS = 8  # a kiosk used by fewer prisoners is grouped with their wing for the same-day ratio
 CONFOUNDER_RATIO = 0.6  # a wing/establishment below this share of its usual activity is not about one person
 CHANNEL_INDEX = {c.name: i for i, c in enumerate(CHANNELS)}
 PURPOSEFUL = [CHANNEL_INDEX["purposeful"], CHANNEL_INDEX["refusals"]]
@@ -318,9 +320,7 @@ class ScoringRun:
                 arrival=arrival,
                 early=early,
                 min_own_days=cfg.min_active_days,
-                group=np.unique([s.kiosk() or f"~{s.prisoner_id}" for s in active], return_inverse=True)[1].astype(
-                    np.int64
-                ),
+                group=self._groups(active),
                 open_from=open_from,
             )
         )
@@ -362,6 +362,18 @@ class ScoringRun:
             self._alert(s, assessment, quiet)
         self.summary.prisoners = n_p
         self.summary.lights = dict(lights)
+
+    @staticmethod
+    def _groups(active: list[PrisonerState]) -> npt.NDArray[np.int64]:
+        """Who shares each prisoner's data source: their kiosk, or their wing where few use that kiosk
+        (in-cell devices, a kiosk on a small unit)."""
+        kiosks = [s.kiosk() for s in active]
+        users = Counter(kiosks)
+        keys = [
+            f"K:{k}" if k is not None and users[k] >= MIN_GROUP_MEMBERS else f"W:{s.wing}"
+            for s, k in zip(active, kiosks, strict=True)
+        ]
+        return np.unique(keys, return_inverse=True)[1].astype(np.int64)
 
     # --- alerts ---------------------------------------------------------------------------
     def _alert(self, s: PrisonerState, assessment: Assessment, quiet: timedelta) -> None:
