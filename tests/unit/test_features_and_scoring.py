@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 from aim.domain.activity import Fact
-from aim.domain.features import CHANNELS, FEATURES, NF, F, day_vectors, kiosk_hours
+from aim.domain.features import CHANNELS, FEATURES, NF, F, day_vectors, feature_index, kiosk_hours
 from aim.domain.scoring import ScoreInputs, channel_weights, score
 
 LONDON = ZoneInfo("Europe/London")
@@ -303,3 +303,32 @@ def test_an_open_day_from_which_the_group_has_sent_nothing_is_no_evidence():
     assert np.all(result.score < 0.5)
     # while the same day judged as closed would look like everyone stopped
     assert np.all(score(inputs(counts)).score > 3.0)
+
+
+def test_day_vectors_count_exactly_what_feature_index_says_for_every_type_and_hour():
+    # Given facts of every type at every hour of a DST-change day, for three prisoners and none
+    details = {
+        "visit_cancelled": ['{"by":"prisoner"}', '{"by":"visitor"}', '{"by":"establishment"}', '{"by":"x"}'],
+        "activity_missed": ['{"reason":"refused"}', '{"reason":"sick"}', '{"reason":"cancelled"}', "{}"],
+    }
+    day = date(2026, 3, 29)
+    facts = [
+        fact(kind, hour=h, prisoner=pid, detail=d, n=i, day=day)
+        for i, (kind, h, pid, d) in enumerate(
+            (kind, h, pid, d)
+            for kind in (*FEATURES, "kiosk_heartbeat", "profile", "hologram_booked")
+            for h in range(24)
+            for pid in ("A1234BC", "B2345CD", "C3456DE", None)
+            for d in details.get(kind, [""])
+        )
+    ]
+    # When counted into day vectors, Then each prisoner's vector is the sum of feature_index over their facts
+    got = day_vectors(facts, LONDON)
+    for pid in ("A1234BC", "B2345CD", "C3456DE"):
+        want = np.zeros(NF, dtype=np.int64)
+        for f in facts:
+            if f.prisoner_id == pid:
+                for i in feature_index(f, LONDON):
+                    want[i] += 1
+        assert got[pid].tolist() == want.tolist()
+    assert int(got["A1234BC"][F["late_login"]]) == 8  # 22:00-05:59 local on the day the clocks go forward

@@ -124,21 +124,42 @@ def feature_index(fact: Fact, tz: ZoneInfo) -> list[int]:
     return out
 
 
+# Types that count towards their own feature and "routine", whatever their detail or hour.
+_PLAIN_TYPES: dict[str, tuple[int, int]] = {
+    t: (F["routine"], F[t]) for t in ROUTINE_TYPES - {"visit_cancelled", "activity_missed", "kiosk_login"}
+}
+_LOGIN = (F["routine"], F["kiosk_login"])
+_LATE_LOGIN = (F["routine"], F["kiosk_login"], F["late_login"])
+_COUNT_CAP = 32000  # int16 storage
+
+
 def day_vectors(facts: Iterable[Fact], tz: ZoneInfo) -> dict[str, npt.NDArray[np.int16]]:
-    """Per-prisoner feature counts for the facts of one day."""
-    out: dict[str, npt.NDArray[np.int16]] = {}
+    """Per-prisoner feature counts for the facts of one day (same counts as ``feature_index``)."""
+    rows: dict[str, list[int]] = {}
+    late_by_hour: dict[int, bool] = {}  # UTC hour -> is a late local hour (one tz lookup per hour)
     for fact in facts:
-        if fact.prisoner_id is None:
+        pid = fact.prisoner_id
+        if pid is None:
             continue
-        idx = feature_index(fact, tz)
-        if not idx:
-            continue
-        vec = out.get(fact.prisoner_id)
-        if vec is None:
-            vec = out[fact.prisoner_id] = np.zeros(NF, dtype=np.int16)
+        t = fact.type
+        idx: Iterable[int] | None = _PLAIN_TYPES.get(t)
+        if idx is None:
+            if t == "kiosk_login":
+                hour = int(fact.occurred_at.timestamp()) // 3600
+                late = late_by_hour.get(hour)
+                if late is None:
+                    late = late_by_hour[hour] = fact.occurred_at.astimezone(tz).hour in LATE_HOURS
+                idx = _LATE_LOGIN if late else _LOGIN
+            elif t in ROUTINE_TYPES:
+                idx = feature_index(fact, tz)
+            else:
+                continue
+        row = rows.get(pid)
+        if row is None:
+            row = rows[pid] = [0] * NF
         for i in idx:
-            vec[i] = min(int(vec[i]) + 1, 32000)
-    return out
+            row[i] += 1
+    return {pid: np.minimum(np.array(row), _COUNT_CAP).astype(np.int16) for pid, row in rows.items()}
 
 
 def kiosk_hours(facts: Iterable[Fact], tz: ZoneInfo) -> dict[str, set[int]]:
