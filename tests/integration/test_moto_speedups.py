@@ -1,4 +1,4 @@
-"""The local-only moto Query speed-up answers exactly as plain moto does."""
+"""The local-only moto speed-ups answer exactly as plain moto does."""
 
 from __future__ import annotations
 
@@ -6,11 +6,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import moto.core.responses as moto_responses
+import moto.sqs.models as moto_sqs
 import pytest
 from aim.local.moto_speedups import fast_partition_queries
+from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.backends import get_backend
+from moto.core.base_backend import BaseBackend
+from moto.dynamodb.models import table as moto_table
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
-from moto.dynamodb.responses import DynamoResult
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
 TABLE = "speedup-test"
 
@@ -114,11 +122,30 @@ def test_fast_partition_query_returns_the_same_pages_as_plain_moto(ddb, name):
     assert plain[0][-1] >= 0
 
 
-def test_speed_up_is_removed_on_exit(ddb):
-    original = (Table.query, DynamoResult.execute_result)
+def _patch_points() -> dict[str, Any]:
+    return {
+        "query": vars(Table)["query"],
+        "table module copy": moto_table.copy,
+        "execute_result": DynamoResult.execute_result,
+        "inherited execute_result": "execute_result" in vars(DynamoResult),
+        "urls": vars(BaseBackend)["urls"],
+        "method_names": moto_responses.method_names_from_class,
+        "underscores": moto_responses.camelcase_to_underscores,
+        "sqs underscores": moto_sqs.camelcase_to_underscores,
+        "size": vars(DynamoType)["size"],
+        "item init": vars(Item)["__init__"],
+        "canonical_request": vars(SigV4Auth)["canonical_request"],
+        "signature": vars(SigV4Auth)["signature"],
+        "payload hashing": vars(S3SigV4Auth)["_should_sha256_sign_payload"],
+    }
+
+
+def test_speed_ups_are_removed_on_exit(ddb):
+    original = _patch_points()
     with fast_partition_queries():
-        assert (Table.query, DynamoResult.execute_result) != original
-    assert (Table.query, DynamoResult.execute_result) == original
+        patched = _patch_points()
+        assert all(patched[name] is not original[name] for name in original if name != "inherited execute_result")
+    assert _patch_points() == original
 
 
 def test_partitioned_results_are_not_empty_by_accident(ddb):
@@ -176,3 +203,143 @@ def test_fast_serialisation_gives_the_same_parsed_responses_for_every_attribute_
     # Then the parsed responses are identical
     assert fast == plain
     assert plain[0]["days"]["B"] == RICH_ITEM["days"]["B"]
+
+
+def _attr_values() -> list[dict[str, Any]]:
+    return [
+        {"S": ""},
+        {"S": "plain"},
+        {"S": "caf\u00e9 \u2603"},
+        {"N": "0"},
+        {"N": "-12.500"},
+        {"N": "123456789012345678901234567890"},
+        {"B": b"\x00\xff" * 9},
+        {"BOOL": True},
+        {"NULL": True},
+        {"SS": ["a", "\u2603"]},
+        {"NS": ["1", "2.5"]},
+        {"BS": [b"\x00", b"\x01\x02"]},
+        {"L": [{"S": "x"}, {"N": "1"}, {"M": {"k": {"S": "v"}}}]},
+        {"M": {"a": {"S": "b"}, "n": {"N": "7"}, "l": {"L": []}}},
+    ]
+
+
+def test_fast_attribute_sizes_equal_moto_sizes_for_every_type():
+    plain = [DynamoType(v).size() for v in _attr_values()]
+    with fast_partition_queries():
+        fast = [DynamoType(v).size() for v in _attr_values()]
+    assert fast == plain
+    assert plain[2] == len("caf\u00e9 \u2603".encode())
+
+
+def _built(attrs: dict[str, Any]) -> tuple[Any, ...]:
+    try:
+        item = Item(DynamoType(attrs["pk"]), DynamoType(attrs["sk"]), attrs)
+    except Exception as exc:  # the same exception, raised at the same attribute, is the point
+        return ("raised", type(exc).__name__, str(exc))
+    return ("built", item.to_json(), item.size(), type(item.attrs).__name__)
+
+
+def test_item_size_limit_is_enforced_as_moto_does():
+    # Given items just under, at and over moto's limit, and ordinary rich ones
+    cases = [
+        {"pk": {"S": "p"}, "sk": {"S": "s"}, **{f"a{i}": v for i, v in enumerate(_attr_values())}},
+        {"pk": {"S": "p"}, "sk": {"S": "s"}, "big": {"S": "x" * 404_990}},
+        {"pk": {"S": "p"}, "sk": {"S": "s"}, "big": {"S": "x" * 404_995}},
+        {
+            "pk": {"S": "p"},
+            "sk": {"S": "s"},
+            "one": {"S": "x" * 300_000},
+            "two": {"B": b"y" * 200_000},
+            "z": {"N": "1"},
+        },
+    ]
+    # When each is built with and without the speed-up
+    plain = [_built(c) for c in cases]
+    with fast_partition_queries():
+        fast = [_built(c) for c in cases]
+    # Then the outcomes are identical, including which ones moto refuses
+    assert fast == plain
+    assert [p[0] for p in plain] == ["built", "built", "raised", "raised"]
+
+
+def test_oversized_put_is_refused_the_same_way(ddb):
+    item = {"pk": {"S": "LEI"}, "sk": {"S": "BIG"}, "one": {"S": "x" * 300_000}, "two": {"S": "y" * 200_000}}
+
+    def attempt() -> str:
+        with pytest.raises(ClientError) as refused:
+            ddb.put_item(TableName=TABLE, Item=item)
+        return str(refused.value.response["Error"])
+
+    plain = attempt()
+    with fast_partition_queries():
+        fast = attempt()
+    assert fast == plain
+    assert "size" in plain
+
+
+def test_backend_url_tables_and_method_lists_are_moto_own():
+    backends = [
+        get_backend(name)["123456789012"][region]
+        for name, region in (("dynamodb", "eu-west-2"), ("sqs", "eu-west-2"), ("sns", "eu-west-2"), ("s3", "aws"))
+    ]
+    plain = [b.urls for b in backends]
+    names = moto_responses.method_names_from_class(DynamoHandler)
+    words = [moto_responses.camelcase_to_underscores(w) for w in ("BatchWriteItem", "GetObject", "ListObjectsV2")]
+    with fast_partition_queries():
+        assert [b.urls for b in backends] == plain
+        assert [b.urls for b in backends] == plain  # and again, from the cache
+        assert moto_responses.method_names_from_class(DynamoHandler) == names
+        assert [
+            moto_responses.camelcase_to_underscores(w) for w in ("BatchWriteItem", "GetObject", "ListObjectsV2")
+        ] == words
+
+
+def _s3_and_sqs_round(s3: Any, sqs: Any, queue_url: str, n: int) -> list[Any]:
+    body = ('{"created_at": "2026-03-02T07:00:00Z"}\n' * 50 + "\u2603").encode()
+    key = f"incoming/LEI/K1/B{n}.jsonl"
+    out: list[Any] = []
+    put = s3.put_object(Bucket="speedup-bucket", Key=key, Body=body)
+    got = s3.get_object(Bucket="speedup-bucket", Key=key)
+    out += [put["ETag"], got["Body"].read(), got["ContentLength"], got["ETag"]]
+    s3.copy_object(Bucket="speedup-bucket", Key=f"quarantine/{n}", CopySource={"Bucket": "speedup-bucket", "Key": key})
+    listed = s3.list_objects_v2(Bucket="speedup-bucket", Prefix="quarantine/")
+    out.append([(o["Key"], o["Size"], o["ETag"]) for o in listed["Contents"]])
+    sqs.send_message_batch(QueueUrl=queue_url, Entries=[{"Id": "0", "MessageBody": body.decode()}])
+    received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    out.append([(m["Body"], m["MD5OfBody"]) for m in received])
+    sqs.delete_message_batch(
+        QueueUrl=queue_url,
+        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)],
+    )
+    return out
+
+
+def test_unsigned_requests_give_the_same_s3_and_sqs_results(ddb):
+    # Given S3 and SQS on moto (signing skipped only inside the speed-ups)
+    s3 = boto3.client("s3", region_name="eu-west-2")
+    sqs = boto3.client("sqs", region_name="eu-west-2")
+    s3.create_bucket(Bucket="speedup-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    queue_url = sqs.create_queue(QueueName="speedup-queue")["QueueUrl"]
+    # When the same calls run with and without the speed-ups
+    plain = _s3_and_sqs_round(s3, sqs, queue_url, 1)
+    with fast_partition_queries():
+        fast = _s3_and_sqs_round(s3, sqs, queue_url, 1)
+    # Then every result is identical (the second round overwrote the first's objects)
+    assert fast == plain
+    assert len(plain[4]) == 1
+
+
+def test_queries_without_copies_leave_the_stored_items_as_they_were(ddb):
+    # Given a partition read with the speed-ups (no deep copy of the matches)
+    before = _all_pages(ddb, **QUERIES["whole partition"])
+    with fast_partition_queries():
+        during = _all_pages(ddb, **QUERIES["whole partition"])
+        during[0][0]["t"]["S"] = "changed by the caller"  # a caller mutating its parsed response
+        again = _all_pages(ddb, **QUERIES["whole partition"])
+    # Then what is stored is untouched, and a projection still returns only what it names
+    assert again == before == _all_pages(ddb, **QUERIES["whole partition"])
+    with fast_partition_queries():
+        projected = ddb.query(TableName=TABLE, ProjectionExpression="sk", **QUERIES["whole partition"])["Items"]
+    assert projected and all(set(i) == {"sk"} for i in projected)
+    assert during[0][0]["t"]["S"] == "changed by the caller"
