@@ -77,7 +77,7 @@ class Fact(NamedTuple):
             local_date=date.fromisoformat(day),
             event_id=event_id,
             type=str(item["t"]),
-            occurred_at=datetime.strptime(str(item["at"]), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC),
+            occurred_at=datetime.fromisoformat(str(item["at"])),  # "...Z": UTC, as written by to_item
             kiosk_id=str(item.get("k", "")),
             prisoner_id=prisoner,
             detail=str(item.get("d", "")),

@@ -81,49 +81,62 @@ def _poisson_rise(obs: Array, exp: Array) -> Array:
 
 @dataclass(frozen=True)
 class _Baseline:
-    expected: Array  # [P, T, C]
+    expected: Array  # [P, W, C] expected counts on the days of the window it was made for
     phi: Array  # [P, C]
     mean: Array  # [P, C] blended mean per day
     days: npt.NDArray[np.int64]  # [P]
     judgeable: BoolArray  # [P]
 
 
+@dataclass(frozen=True)
+class _Sums:
+    """Per weekday sums over a run of baseline days: enough for means and dispersion, and additive,
+    so the baselines of the six windows are built by adding a day at a time."""
+
+    s: Array  # [P, 7, C] sum of valid counts
+    q: Array  # [P, 7, C] sum of squared valid counts
+    n: Array  # [P, 7, C] valid days
+    days: npt.NDArray[np.int64]  # [P] days with any valid channel
+
+    @classmethod
+    def over(cls, x: Array, valid: BoolArray, wd: npt.NDArray[np.int64], lo: int, hi: int) -> _Sums:
+        n_p, _, n_c = x.shape
+        m = valid[:, lo:hi, :]
+        bx = np.where(m, x[:, lo:hi, :], 0.0)
+        s, q, n = (np.zeros((n_p, 7, n_c)) for _ in range(3))
+        for d in range(7):
+            sel = wd[lo:hi] == d
+            if sel.any():
+                s[:, d, :] = bx[:, sel, :].sum(axis=1)
+                q[:, d, :] = (bx[:, sel, :] ** 2).sum(axis=1)
+                n[:, d, :] = m[:, sel, :].sum(axis=1)
+        return cls(s, q, n, m.any(axis=2).sum(axis=1).astype(np.int64))
+
+    def __add__(self, other: _Sums) -> _Sums:
+        return _Sums(self.s + other.s, self.q + other.q, self.n + other.n, self.days + other.days)
+
+
 def _baseline(
-    x: Array,
-    valid: BoolArray,
-    wd: npt.NDArray[np.int64],
-    arrival: BoolArray,
-    min_own_days: int,
-    upto: int,
-    peer_new: Array,
+    sums: _Sums, wd_window: npt.NDArray[np.int64], arrival: BoolArray, min_own_days: int, peer_new: Array
 ) -> _Baseline:
-    """Expected counts per day from the days before ``upto`` (exclusive)."""
-    n_p, n_t, n_c = x.shape
-    bmask = valid.copy()
-    bmask[:, upto:, :] = False
-    bx = np.where(bmask, x, 0.0)
-    n_all = bmask.sum(axis=1)  # [P, C]
-    mean_all = bx.sum(axis=1) / np.maximum(n_all, 1)
-    days = bmask.any(axis=2).sum(axis=1)
-    experienced = days >= MIN_PEER_DAYS
+    """Expected counts on the window's days from the baseline days summed in ``sums``."""
+    n_c = sums.s.shape[2]
+    n_all = sums.n.sum(axis=1)  # [P, C]
+    mean_all = sums.s.sum(axis=1) / np.maximum(n_all, 1)
+    experienced = sums.days >= MIN_PEER_DAYS
     peer_old = mean_all[experienced].mean(axis=0) if experienced.any() else np.zeros(n_c)
     peer = np.where(arrival[:, None], peer_new[None, :], peer_old[None, :])  # [P, C]
 
-    in_base = np.arange(n_t) < upto
-    expected_dow = np.empty((n_p, 7, n_c))
-    for d in range(7):
-        sel = in_base & (wd == d)
-        n_d = bmask[:, sel, :].sum(axis=1)
-        s_d = bx[:, sel, :].sum(axis=1)
-        expected_dow[:, d, :] = (s_d + DOW_SHRINK * mean_all) / (n_d + DOW_SHRINK)
+    expected_dow = (sums.s + DOW_SHRINK * mean_all[:, None, :]) / (sums.n + DOW_SHRINK)  # [P, 7, C]
     own = n_all / (n_all + PEER_SHRINK)  # [P, C]
     expected_dow = own[:, None, :] * expected_dow + (1.0 - own[:, None, :]) * peer[:, None, :]
-    expected = expected_dow[:, wd, :]
-    resid2 = np.where(bmask, (x - expected) ** 2, 0.0).sum(axis=1) / np.maximum(n_all - 1, 1)
+    # sum over baseline days of (x - expected)^2, expanded per weekday: q - 2 e s + n e^2
+    e = expected_dow
+    resid2 = np.maximum((sums.q - 2.0 * e * sums.s + sums.n * e * e).sum(axis=1), 0.0) / np.maximum(n_all - 1, 1)
     phi = np.clip(resid2 / np.maximum(mean_all, 0.25), 1.0, 3.0)
     phi = np.where(n_all >= MIN_PEER_DAYS, phi, 2.0)  # unknown variability: be modest
-    judgeable = arrival | (days >= min_own_days)
-    return _Baseline(expected, phi, own * mean_all + (1 - own) * peer, days.astype(np.int64), judgeable)
+    judgeable = arrival | (sums.days >= min_own_days)
+    return _Baseline(expected_dow[:, wd_window, :], phi, own * mean_all + (1 - own) * peer, sums.days, judgeable)
 
 
 def group_ratio(x: Array, expected: Array, mask: BoolArray, group: npt.NDArray[np.int64], is_open: BoolArray) -> Array:
@@ -169,17 +182,24 @@ def score(inputs: ScoreInputs) -> ScoreResult:
     best_obs = np.zeros((n_p, n_c))
     best_exp = np.zeros((n_p, n_c))
     best_dev = np.zeros((n_p, n_c))
+    # The baseline of each window is every day before it, so a collapse does not teach itself.
+    starts = sorted({judge - w + 1 for w in WINDOWS if judge - w + 1 >= 0})
+    sums: dict[int, _Sums] = {}
+    prev = 0
+    for lo in starts:
+        part = _Sums.over(x, valid, inputs.weekday, prev, lo)
+        sums[lo] = part if not sums else sums[starts[starts.index(lo) - 1]] + part
+        prev = lo
     first: _Baseline | None = None
     for w in WINDOWS:
         lo = judge - w + 1
         if lo < 0:
             continue
-        # The baseline is everything before the window, so a collapse does not teach itself.
-        base = _baseline(x, valid, inputs.weekday, arrival, inputs.min_own_days, lo, peer_new)
+        base = _baseline(sums[lo], inputs.weekday[lo : judge + 1], arrival, inputs.min_own_days, peer_new)
         first = first or base
         emask = valid[:, lo : judge + 1, :]
         xw = x[:, lo : judge + 1, :]
-        ew = base.expected[:, lo : judge + 1, :]
+        ew = base.expected
         is_open = np.arange(lo, judge + 1) >= (inputs.open_from if inputs.open_from is not None else n_t)
         if inputs.group is not None:
             ratio = group_ratio(xw, ew, emask & base.judgeable[:, None, None], inputs.group, is_open)
