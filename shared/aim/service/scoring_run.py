@@ -224,13 +224,9 @@ class ScoringRun:
         outage (or data still to come) shows as far fewer hours than the kiosk's usual count. An
         open day needs only a heartbeat: how much of it has arrived is weighed by the group ratio."""
         out: dict[str, np.ndarray] = {}
+        first_open = days[open_from].isoformat()  # today is always open
         for kiosk, by_day in hours.items():
-            closed = (
-                [h for d, h in by_day.items() if h and d < days[open_from].isoformat()]
-                if open_from < len(days)
-                else [h for h in by_day.values() if h]
-            )
-            counts = sorted(len(h) for h in closed)
+            counts = sorted(len(h) for d, h in by_day.items() if h and d < first_open)
             usual = counts[len(counts) // 2] if counts else 0
             flags = np.zeros(len(days), dtype=bool)
             for t, d in enumerate(days):
