@@ -17,6 +17,7 @@ from aim.bench import (
     item_size,
     monthly_cost,
     rru,
+    scoring_at_scale,
     wru,
 )
 from aim.domain.batch import read_batch
@@ -90,3 +91,11 @@ def test_cost_lines_serialise_for_bench_json() -> None:
     lines = monthly_cost(Estate(), Measured())
     text = json.dumps([{"item": c.item, "dollars": round(c.dollars, 2)} for c in lines])
     assert "fact item writes" in text
+
+
+def test_scoring_at_scale_runs_the_real_assessment_for_every_prisoner() -> None:
+    # Given a small establishment, When the scale bench's scoring pass runs once
+    result = scoring_at_scale(prisoners=60, repeats=1)
+    # Then every prisoner got a light and the estate figures are derived from the measured time
+    assert sum(result["lights"].values()) == 60
+    assert result["estate"]["cpu_s_per_establishment"] >= 0
