@@ -225,3 +225,17 @@ def test_same_day_groups_are_kiosks_with_enough_users_else_the_wing() -> None:
     assert len(set(groups[: len(shared)])) == 1
     assert len(set(groups[len(shared) :])) == 1
     assert groups[0] != groups[-1]
+
+
+def test_stored_day_counts_are_compressed_and_raw_items_still_read() -> None:
+    # Given eight weeks of ordinary counts
+    rng = np.random.default_rng(3)
+    state = PrisonerState.new("LEI", "A1234BC", date(2026, 3, 1), 56)
+    state.days = rng.poisson(0.6, size=(56, NF)).astype(np.int16)
+    item = state.to_item()
+    # Then the stored counts are far smaller than the raw array (a state fits one 1 KB write unit)
+    assert len(item["days"]) < state.days.nbytes / 3
+    # and an item written with raw counts (before compression) reads back the same
+    raw = {**item, "days": state.days.astype("<i2").tobytes()}
+    assert PrisonerState.from_item(raw, 56).days.tolist() == state.days.tolist()
+    assert PrisonerState.from_item(item, 56).days.tolist() == state.days.tolist()
