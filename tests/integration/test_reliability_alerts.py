@@ -24,7 +24,7 @@ from aim.config import AimConfig
 from aim.domain.batch import read_batch
 from aim.local.stack import LocalAws, local_aws
 from aim.service.ingest import apply_verdict
-from aim.service.scoring_run import ScoringRun, run_scoring
+from aim.service.scoring_run import META_SK, ScoringRun, run_scoring
 
 CONFIG = AimConfig(establishments=["LEI"])
 PRISONERS = ("A1000AA", "B2000BB", "C3000CC", "D4000DD", "E5000EE", "F6000FF")
@@ -128,7 +128,7 @@ class History:
         """Alerts recorded and not yet sent: the establishment's pending partition."""
         ddb, table = self.stack.clients["dynamodb"], self.stack.resources["state_table"]
         items = [from_attr(i) for i in ddb.scan(TableName=table, ConsistentRead=True)["Items"]]
-        return [i for i in items if str(i["pk"]).endswith("#PENDING")]
+        return [i for i in items if str(i["pk"]).endswith("#RUN") and i["sk"] != META_SK]
 
 
 @pytest.fixture(scope="module")

@@ -63,9 +63,13 @@ def alert_partition(establishment: str) -> str:
     return f"{establishment}#ALERT"
 
 
-def pending_partition(establishment: str) -> str:
-    """Alerts recorded and not yet sent (a small partition of its own, read every run)."""
-    return f"{establishment}#PENDING"
+def control_partition(establishment: str) -> str:
+    """The run's own small partition, read by one Query every run: its META item (which days are
+    loaded, kiosk hours) and the alerts recorded but not yet sent (one item per alert)."""
+    return f"{establishment}#RUN"
+
+
+META_SK = "~META"  # sorts after every alert id
 
 
 def horizon(config: AimConfig) -> int:
@@ -119,11 +123,12 @@ class ScoringRun:
         self.summary.judged_day = judged.isoformat()
         self.summary.scored_to = today.isoformat()
         # Cheap checks first (no lease, no writes): most hourly runs find nothing to do.
-        pending = self.state.query(pending_partition(self.est))
+        control = self.state.query(control_partition(self.est))
+        pending = [i for i in control if i["sk"] != META_SK]
+        meta_item = next((i for i in control if i["sk"] == META_SK), None)
         lookback = [today - timedelta(days=n) for n in range(LOOKBACK_DAYS + (today - judged).days)]
         keys = [changes_key(self.est, d) for d in lookback]
         change_sets = self.activity.get_many(keys)
-        meta_item = self.state.get(self.est, "META")
         meta: dict[str, Any] = json.loads(str(meta_item["m"])) if meta_item else {}
         loaded: dict[str, int] = meta.get("loaded", {})
         counts = {sk: len(item.get("batches", ())) for (_, sk), item in change_sets.items()}
@@ -190,7 +195,7 @@ class ScoringRun:
             "judged_day": judged.isoformat(),
             "today": today.isoformat(),
         }
-        self.state.put_many([{"pk": self.est, "sk": "META", "m": json.dumps(meta, sort_keys=True)}])
+        self.state.put_many([{"pk": control_partition(self.est), "sk": META_SK, "m": json.dumps(meta, sort_keys=True)}])
 
     def _apply_day(
         self,
@@ -388,9 +393,9 @@ class ScoringRun:
         if self.state.put_if_absent(
             {"pk": alert_partition(self.est), "sk": decision.alert_id, "message": body, "expires_at": expires}
         ):
-            self.state.put_many([{"pk": pending_partition(self.est), "sk": decision.alert_id, "message": body}])
+            self.state.put_many([{"pk": control_partition(self.est), "sk": decision.alert_id, "message": body}])
             self._send(message)
-            self.state.delete(pending_partition(self.est), decision.alert_id)
+            self.state.delete(control_partition(self.est), decision.alert_id)
             self.summary.alerts_sent.append(decision.alert_id)
         s.open_alert = {
             "alert_id": decision.alert_id,
@@ -410,7 +415,7 @@ class ScoringRun:
         for item in pending:
             message = json.loads(str(item["message"]))
             self._send(message)
-            self.state.delete(pending_partition(self.est), str(item["sk"]))
+            self.state.delete(control_partition(self.est), str(item["sk"]))
             self.summary.alerts_resent.append(str(message["alert_id"]))
 
 
