@@ -609,9 +609,8 @@ def scoring_at_scale(prisoners: int = 1500, repeats: int = 3, seed: int = 1) -> 
 
     config = AimConfig(establishments=["LEI"])
     h = horizon(config)
-    judged = date(2026, 5, 1)  # the latest closed day at the run time below; today (2 May) is open
-    today = judged + timedelta(days=1)
-    origin = today - timedelta(days=h - 1)
+    judged = date(2026, 5, 1)  # the latest closed day at the run time below (default: the last day judged)
+    origin = judged - timedelta(days=h - 1)
     days = [origin + timedelta(days=t) for t in range(h)]
     rng = np.random.default_rng(seed)
     lam = np.zeros(NF)
@@ -683,7 +682,7 @@ def scoring_at_scale(prisoners: int = 1500, repeats: int = 3, seed: int = 1) -> 
             config,
         )
         t = time.process_time()
-        run._score(judged, today, states, loaded, hours)
+        run._score(judged, judged, states, loaded, hours)
         full.append(time.process_time() - t)
         lights = run.summary.lights
     per_est = 88_000 / 120

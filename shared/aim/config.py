@@ -80,6 +80,10 @@ class AimConfig(_Strict):
     # Page again for a red that persists past the quiet period (off: persistent reds stay on the board).
     remind_while_red: bool = False
     late_data_hours: Annotated[int, Field(ge=0, le=72)] = 6
+    # Also judge the days still open (today), in proportion to what each kiosk group has sent so far.
+    # Off by default: measured no earlier detection on the evaluation scenario, and each hourly run then
+    # re-reads and re-scores (docs/model.md section 2).
+    judge_open_days: bool = False
     baseline_days: Annotated[int, Field(ge=14, le=120)] = 42
     # Baseline days someone already in custody needs before being judged (new arrivals: peer baseline).
     min_active_days: Annotated[int, Field(ge=1, le=60)] = 14

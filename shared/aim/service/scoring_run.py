@@ -50,7 +50,7 @@ class RunSummary:
     establishment: str
     status: str = "scored"
     judged_day: str | None = None  # the latest closed day
-    scored_to: str | None = None  # the day still open that the run judged up to (today)
+    scored_to: str | None = None  # the last day judged: today with judge_open_days, else judged_day
     days_read: list[str] = field(default_factory=list)
     prisoners: int = 0
     lights: dict[str, int] = field(default_factory=dict)
@@ -119,14 +119,15 @@ class ScoringRun:
 
     def run(self) -> RunSummary:
         judged = latest_closed_day(self.now, self.tz, self.config.late_data_hours)
-        today = self.now.astimezone(self.tz).date()
+        # The last day judged: today (still open) when configured, else the latest closed day.
+        last_day = self.now.astimezone(self.tz).date() if self.config.judge_open_days else judged
         self.summary.judged_day = judged.isoformat()
-        self.summary.scored_to = today.isoformat()
+        self.summary.scored_to = last_day.isoformat()
         # Cheap checks first (no lease, no writes): most hourly runs find nothing to do.
         control = self.state.query(control_partition(self.est))
         pending = [i for i in control if i["sk"] != META_SK]
         meta_item = next((i for i in control if i["sk"] == META_SK), None)
-        lookback = [today - timedelta(days=n) for n in range(LOOKBACK_DAYS + (today - judged).days)]
+        lookback = [last_day - timedelta(days=n) for n in range(LOOKBACK_DAYS + (last_day - judged).days)]
         keys = [changes_key(self.est, d) for d in lookback]
         change_sets = self.activity.get_many(keys)
         meta: dict[str, Any] = json.loads(str(meta_item["m"])) if meta_item else {}
@@ -137,7 +138,7 @@ class ScoringRun:
             not pending
             and not changed
             and meta.get("judged_day") == judged.isoformat()
-            and meta.get("today") == today.isoformat()
+            and meta.get("last_day") == last_day.isoformat()
         ):
             self.summary.status = "unchanged"
             return self.summary
@@ -147,7 +148,7 @@ class ScoringRun:
             return self.summary
         try:
             self._resend_pending(pending)
-            self._run(judged, today, meta, loaded, counts, changed)
+            self._run(judged, last_day, meta, loaded, counts, changed)
         finally:
             self.state.delete(self.est, "LEASE")
         return self.summary
@@ -156,7 +157,7 @@ class ScoringRun:
     def _run(
         self,
         judged: date,
-        today: date,
+        last_day: date,
         meta: dict[str, Any],
         loaded: dict[str, int],
         counts: dict[str, int],
@@ -168,7 +169,7 @@ class ScoringRun:
             for s in (PrisonerState.from_item(i, self.h) for i in self.state.query(self.est, sk_prefix="P#"))
         }
         before = {pid: s.to_item() for pid, s in states.items()}
-        origin = today - timedelta(days=self.h - 1)
+        origin = last_day - timedelta(days=self.h - 1)
         for s in states.values():
             s.shift_to(origin)
             s.retention_days = self.config.retention.activity_days
@@ -180,12 +181,12 @@ class ScoringRun:
             loaded[iso] = counts[iso]
             self.summary.days_read.append(iso)
 
-        self._score(judged, today, states, loaded, hours)
+        self._score(judged, last_day, states, loaded, hours)
 
         after = {pid: s.to_item() for pid, s in states.items()}  # serialise each state once
         changed_items = [item for pid, item in after.items() if item != before.get(pid)]
         self.state.put_many(changed_items)
-        keep_from = (today - timedelta(days=self.h)).isoformat()
+        keep_from = (last_day - timedelta(days=self.h)).isoformat()
         meta = {
             "loaded": {d: n for d, n in loaded.items() if d >= keep_from},
             "kiosk_hours": {
@@ -193,7 +194,7 @@ class ScoringRun:
                 for k, days in hours.items()
             },
             "judged_day": judged.isoformat(),
-            "today": today.isoformat(),
+            "last_day": last_day.isoformat(),
         }
         self.state.put_many([{"pk": control_partition(self.est), "sk": META_SK, "m": json.dumps(meta, sort_keys=True)}])
 
@@ -229,7 +230,7 @@ class ScoringRun:
         outage (or data still to come) shows as far fewer hours than the kiosk's usual count. An
         open day needs only a heartbeat: how much of it has arrived is weighed by the group ratio."""
         out: dict[str, np.ndarray] = {}
-        first_open = days[open_from].isoformat()  # today is always open
+        first_open = days[open_from].isoformat() if open_from < len(days) else "~"  # "~": none open
         for kiosk, by_day in hours.items():
             counts = sorted(len(h) for d, h in by_day.items() if h and d < first_open)
             usual = counts[len(counts) // 2] if counts else 0
@@ -243,13 +244,13 @@ class ScoringRun:
     def _score(
         self,
         judged: date,
-        today: date,
+        last_day: date,
         states: dict[str, PrisonerState],
         loaded: dict[str, int],
         hours: dict[str, dict[str, list[int]]],
     ) -> None:
         cfg = self.config
-        origin = today - timedelta(days=self.h - 1)
+        origin = last_day - timedelta(days=self.h - 1)
         days = [origin + timedelta(days=t) for t in range(self.h)]
         open_from = (judged - origin).days + 1  # days from here on are still open
         active = [s for s in states.values() if s.in_custody]
@@ -329,7 +330,7 @@ class ScoringRun:
         quiet = timedelta(hours=cfg.quiet_period_hours)
         lights: dict[str, int] = defaultdict(int)
         for p, s in enumerate(active):
-            factors, multiplier = static_factors(s, today, cfg)
+            factors, multiplier = static_factors(s, last_day, cfg)
             value = float(result.score[p])
             amber_at, red_at = thresholds.amber * multiplier, thresholds.red * multiplier
             judged_valid = bool(valid_day[p, -EVAL_SPAN:].any())
@@ -349,15 +350,21 @@ class ScoringRun:
                     result.expected[p].tolist(),
                     result.deviance[p].tolist(),
                     int(result.window[p]),
-                    today,
+                    last_day,
                 )
                 if light in ("red", "amber")
                 else []
             )
-            assessment = Assessment(s.prisoner_id, light, value, amber_at, red_at, factors, why, today.isoformat())
+            assessment = Assessment(s.prisoner_id, light, value, amber_at, red_at, factors, why, last_day.isoformat())
             if light != s.light:
                 s.light_since = self.now.isoformat()
-            s.light, s.score, s.reasons, s.static_factors, s.judged_day = light, value, why, factors, today.isoformat()
+            s.light, s.score, s.reasons, s.static_factors, s.judged_day = (
+                light,
+                value,
+                why,
+                factors,
+                last_day.isoformat(),
+            )
             s.thresholds = [round(amber_at, 3), round(red_at, 3)]
             lights[light] += 1
             self._alert(s, assessment, quiet)
