@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aim.adapters.dynamodb import DynamoItemStore
@@ -14,6 +16,8 @@ from aim.local.stack import local_aws
 from aim.service.ingest import apply_verdict
 from aim.service.scoring_run import run_scoring
 
+BatchMaker = Callable[..., bytes]  # the conftest fixture make_batch
+
 PRISONERS = [f"A{i:04d}AA" for i in range(12)]
 STOPPED = PRISONERS[0]
 START = date(2025, 6, 2)
@@ -21,10 +25,10 @@ DAYS = 24  # the last one is today, still open when the run fires
 ROUTINE = ((8, "phone_call"), (9, "activity_attended"), (11, "meal_selected"), (12, "kiosk_login"), (14, "phone_call"))
 
 
-def batch(index: int, until_hour: int) -> bytes:
+def records(index: int, until_hour: int) -> list[dict[str, Any]]:
     """Day ``index``'s records up to ``until_hour`` (UTC); the stopped prisoner sends nothing on the last day."""
     day = START + timedelta(days=index)
-    records = [
+    return [
         {
             "event_id": f"{p}-{index}-{hour}",
             "type": kind,
@@ -37,18 +41,9 @@ def batch(index: int, until_hour: int) -> bytes:
         for hour, kind in ROUTINE
         if hour < until_hour
     ]
-    header = {
-        "schema": "aim.kiosk-batch/1",
-        "batch_id": f"day-{index}-{until_hour}",
-        "establishment": "LEI",
-        "kiosk_id": "K1",
-        "created_at": f"{day.isoformat()}T{until_hour:02d}:00:00Z",
-        "record_count": len(records),
-    }
-    return ("\n".join(json.dumps(x) for x in [header, *records]) + "\n").encode()
 
 
-def run_today(config: AimConfig) -> tuple[object, float]:
+def run_today(config: AimConfig, make_batch: BatchMaker) -> tuple[object, float]:
     with local_aws(config) as stack:
         ddb = stack.clients["dynamodb"]
         activity = DynamoItemStore(stack.resources["activity_table"], ddb)
@@ -57,7 +52,13 @@ def run_today(config: AimConfig) -> tuple[object, float]:
         publisher = SnsAlertPublisher(stack.resources["topic_arn"], stack.clients["sns"])
         for i in range(DAYS):
             until = 13 if i == DAYS - 1 else 23  # today: the morning's records are in
-            apply_verdict(f"incoming/LEI/K1/d{i}.jsonl", read_batch("k.jsonl", batch(i, until)), activity, config, tz)
+            body = make_batch(
+                records(i, until),
+                batch_id=f"day-{i}-{until}",
+                kiosk_id="K1",
+                created_at=f"{START + timedelta(days=i)}T{until:02d}:00:00Z",
+            )
+            apply_verdict(f"incoming/LEI/K1/d{i}.jsonl", read_batch("k.jsonl", body), activity, config, tz)
             at = START + timedelta(days=i + 1)  # the next morning's run builds up the history
             if i < DAYS - 1:
                 run_scoring("LEI", datetime.combine(at, time(7), tzinfo=UTC), activity, state, publisher, config)
@@ -68,16 +69,16 @@ def run_today(config: AimConfig) -> tuple[object, float]:
         return summary, float(json.loads(str(item["s"]))["score"])
 
 
-def test_by_default_a_run_judges_up_to_the_latest_closed_day() -> None:
-    summary, score = run_today(AimConfig(establishments=["LEI"]))
+def test_by_default_a_run_judges_up_to_the_latest_closed_day(make_batch: BatchMaker) -> None:
+    summary, score = run_today(AimConfig(establishments=["LEI"]), make_batch)
     yesterday = (START + timedelta(days=DAYS - 2)).isoformat()
     assert (summary.judged_day, summary.scored_to) == (yesterday, yesterday)  # type: ignore[attr-defined]
     assert summary.status == "unchanged"  # type: ignore[attr-defined]  # the morning run judged yesterday
     assert score < 1.0  # nothing had changed up to yesterday
 
 
-def test_with_open_days_todays_absence_counts_as_far_as_the_others_have_sent() -> None:
-    summary, score = run_today(AimConfig(establishments=["LEI"], judge_open_days=True))
+def test_with_open_days_todays_absence_counts_as_far_as_the_others_have_sent(make_batch: BatchMaker) -> None:
+    summary, score = run_today(AimConfig(establishments=["LEI"], judge_open_days=True), make_batch)
     assert summary.scored_to == (START + timedelta(days=DAYS - 1)).isoformat()  # type: ignore[attr-defined]
     # the others sent this morning's records; the stopped prisoner sent none of their usual ~4 by 13:00
     assert score > 2.0
