@@ -332,3 +332,12 @@ def test_day_vectors_count_exactly_what_feature_index_says_for_every_type_and_ho
                     want[i] += 1
         assert got[pid].tolist() == want.tolist()
     assert int(got["A1234BC"][F["late_login"]]) == 8  # 22:00-05:59 local on the day the clocks go forward
+
+
+def test_day_vector_counts_are_capped_to_what_the_state_stores():
+    # Given more phone calls in a day than an int16 count holds (a runaway kiosk)
+    facts = [fact("phone_call", n=i) for i in range(32_005)]
+    # Then the stored count stops at the cap instead of wrapping round
+    vec = day_vectors(facts, LONDON)["A1234BC"]
+    assert int(vec[F["phone_call"]]) == 32_000
+    assert int(vec[F["routine"]]) == 32_000

@@ -159,7 +159,12 @@ def day_vectors(facts: Iterable[Fact], tz: ZoneInfo) -> dict[str, npt.NDArray[np
             row = rows[pid] = [0] * NF
         for i in idx:
             row[i] += 1
-    return {pid: np.minimum(np.array(row), _COUNT_CAP).astype(np.int16) for pid, row in rows.items()}
+    out: dict[str, npt.NDArray[np.int16]] = {}
+    for pid, row in rows.items():
+        if max(row) > _COUNT_CAP:
+            row = [min(v, _COUNT_CAP) for v in row]
+        out[pid] = np.array(row, dtype=np.int16)
+    return out
 
 
 def kiosk_hours(facts: Iterable[Fact], tz: ZoneInfo) -> dict[str, set[int]]:
