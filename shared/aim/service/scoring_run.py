@@ -3,12 +3,13 @@
 1. Take the establishment's lease (an overlapping or duplicate run does nothing).
 2. Find which recent days changed since the last run (day change sets) and re-read only those
    day partitions; fold their facts into the per-prisoner state.
-3. Score every prisoner in custody up to now, set traffic lights. Closed days (all records due
-   in) are judged whole; the days still open are judged in proportion to what the prisoner's
-   kiosk group has sent so far (scoring.group_ratio), so a day is never judged on data to come.
+3. Score every prisoner in custody on the latest closed day (all its records due in), each day
+   weighed against what the rest of their kiosk group did that day (scoring.group_ratio), and
+   set traffic lights. With ``judge_open_days`` the days still open are judged too, in
+   proportion to what the group has sent so far: a day is never judged on data still to come.
 4. Record each new red alert before sending it, send it, mark it sent; resend any
    alert recorded earlier and not sent.
-5. Write back the states that changed, and the establishment's meta item.
+5. Write back the states that changed, and the run's META item.
 """
 
 from __future__ import annotations
