@@ -111,3 +111,29 @@ def test_latest_closed_day_waits_for_late_data_after_local_midnight(now, expecte
 )
 def test_late_data_wait_is_real_hours_on_clock_change_days(now, expected):
     assert latest_closed_day(now, LONDON, late_hours=6) == expected
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "Asia/Kolkata", "Asia/Kathmandu", "America/St_Johns"])
+def test_facts_get_the_local_day_of_each_moment_through_both_clock_changes(zone):
+    # Given records about every 6 h 11 min (so at every minute of the hour) across 2026, in zones with
+    # whole, half and quarter hour offsets
+    tz = ZoneInfo(zone)
+    start = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+    moments = [datetime.fromtimestamp(start + i * 7 * 60 * 53, tz=UTC) for i in range(1400)]
+    head = {
+        "schema": "aim.kiosk-batch/1",
+        "batch_id": "B-year",
+        "establishment": "LEI",
+        "kiosk_id": "K1",
+        "created_at": "2027-01-01T00:00:00Z",
+        "record_count": len(moments),
+    }
+    lines = [json.dumps(head)] + [
+        json.dumps({"event_id": f"E{i}", "type": "kiosk_login", "prisoner_id": "A1234BC", "occurred_at": m.isoformat()})
+        for i, m in enumerate(moments)
+    ]
+    verdict = read_batch("k.jsonl", ("\n".join(lines) + "\n").encode(), received_at=datetime(2027, 1, 1, tzinfo=UTC))
+    # When turned into facts, Then each is on the local calendar day of its own moment
+    facts = facts_from_verdict(verdict, tz)
+    assert len(facts) == len(moments)
+    assert [f.local_date for f in facts] == [m.astimezone(tz).date() for m in moments]

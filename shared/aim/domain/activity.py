@@ -102,12 +102,21 @@ def facts_from_verdict(verdict: BatchVerdict, tz: ZoneInfo) -> list[Fact]:
     establishment, kiosk_id = header.establishment, header.kiosk_id
     ref = batch_ref(kiosk_id, header.batch_id)
     facts = []
+    # Local dates change only at whole quarter hours of UTC in every real zone (offsets are
+    # multiples of 15 minutes): one time-zone lookup per quarter hour, not per record.
+    day_of_quarter: dict[int, date] = {}
     for record in verdict.accepted:
-        occurred = record.occurred_at.astimezone(UTC)
+        occurred = record.occurred_at
+        if occurred.tzinfo is not UTC:
+            occurred = occurred.astimezone(UTC)
+        quarter = int(occurred.timestamp()) // 900
+        local_day = day_of_quarter.get(quarter)
+        if local_day is None:
+            local_day = day_of_quarter[quarter] = occurred.astimezone(tz).date()
         facts.append(
             Fact(
                 establishment,
-                occurred.astimezone(tz).date(),
+                local_day,
                 record.event_id,
                 record.type,
                 occurred,
