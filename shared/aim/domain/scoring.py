@@ -185,10 +185,11 @@ def score(inputs: ScoreInputs) -> ScoreResult:
     # The baseline of each window is every day before it, so a collapse does not teach itself.
     starts = sorted({judge - w + 1 for w in WINDOWS if judge - w + 1 >= 0})
     sums: dict[int, _Sums] = {}
+    running: _Sums | None = None
     prev = 0
-    for lo in starts:
+    for lo in starts:  # ascending: each window's baseline adds the days since the previous one
         part = _Sums.over(x, valid, inputs.weekday, prev, lo)
-        sums[lo] = part if not sums else sums[starts[starts.index(lo) - 1]] + part
+        running = sums[lo] = part if running is None else running + part
         prev = lo
     first: _Baseline | None = None
     for w in WINDOWS:
