@@ -137,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--days", type=int, default=63)
     ev.add_argument("--config")
     ev.add_argument("--report", default="out/evaluate-report.html")
+    ev.add_argument(
+        "--scenario",
+        action="append",
+        metavar="DIR",
+        help="evaluate a scenario written elsewhere: kiosk batches under DIR and DIR/truth.json "
+        "(aim.scenario-truth/1, see aim.truth_file); repeatable; replaces --seeds",
+    )
     ev.set_defaults(func=cmd_evaluate)
 
     rc = sub.add_parser("reconcile", help="list uploads neither applied nor quarantined, and dead letters")

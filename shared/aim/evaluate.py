@@ -600,7 +600,6 @@ def evaluate_seed(
     from aim.simulate import simulate
 
     started = time.perf_counter()
-    tz = ZoneInfo(config.timezone)
     scenario = simulate(spec)
     messages: list[dict[str, Any]] = []
     observations: list[Observation] = []
@@ -610,9 +609,42 @@ def evaluate_seed(
 
     batches = [BatchFile(b.key, b.body, b.created_at) for b in scenario.batches]
     summary = replay(batches, config, on_alert=messages.append, progress=progress, observe=observe)
+    return _outcome(
+        seed,
+        variant,
+        spec,
+        config,
+        started,
+        scenario.stats(),
+        list(scenario.truth),
+        list(scenario.prisoners),
+        list(scenario.confounders),
+        messages,
+        observations,
+        summary,
+        thresholds,
+    )
+
+
+def _outcome(
+    seed: int,
+    variant: str,
+    spec: ScenarioSpec,
+    config: AimConfig,
+    started: float,
+    stats: dict[str, Any],
+    truth: list[Collapse],
+    prisoners: list[SimPrisoner],
+    confounders: list[Confounder],
+    messages: list[dict[str, Any]],
+    observations: list[Observation],
+    summary: Any,
+    thresholds: Sequence[float],
+) -> SeedOutcome:
+    tz = ZoneInfo(config.timezone)
     alerts = [RedAlert.from_message(m) for m in messages if m.get("level") == "red"]
     quiet = timedelta(hours=config.quiet_period_hours)
-    facts = prisoner_facts(scenario.prisoners, spec, tz)
+    facts = prisoner_facts(prisoners, spec, tz)
     days = sum(f.custody_days for f in facts)
     red = config.thresholds_for(spec.establishment).red
     return SeedOutcome(
@@ -620,19 +652,68 @@ def evaluate_seed(
         variant=variant,
         spec=spec,
         seconds=time.perf_counter() - started,
-        stats=scenario.stats(),
-        truth=list(scenario.truth),
-        prisoners=list(scenario.prisoners),
-        confounders=list(scenario.confounders),
+        stats=stats,
+        truth=truth,
+        prisoners=prisoners,
+        confounders=confounders,
         facts=facts,
         alerts=alerts,
-        detections=match_detections(scenario.truth, alerts, tz, quiet),
-        verdicts=classify_alerts(alerts, scenario.truth, scenario.prisoners, scenario.confounders, tz),
+        detections=match_detections(truth, alerts, tz, quiet),
+        verdicts=classify_alerts(alerts, truth, prisoners, confounders, tz),
         observations=observations,
-        sweep=sweep(observations, scenario.truth, days, thresholds, red, quiet, tz),
+        sweep=sweep(observations, truth, days, thresholds, red, quiet, tz),
         summary_lines=summary.lines(),
         summary=summary,
         messages=messages,
+    )
+
+
+def evaluate_directory(
+    directory: Path,
+    config: AimConfig,
+    progress: Callable[[str, int, int], None] | None = None,
+    thresholds: Sequence[float] = DEFAULT_SWEEP,
+) -> SeedOutcome:
+    """Replay the kiosk batches under ``directory`` and score the alerts against its ``truth.json``.
+
+    Alerts and score rows before the truth's evaluation window are the model's burn-in on the
+    scenario's history and are left out of every figure."""
+    from aim.local.replay import collect_batches, replay
+    from aim.truth_file import TruthError, load_truth
+
+    started = time.perf_counter()
+    truth = load_truth(directory)
+    batches = collect_batches(directory)
+    if not batches:
+        raise TruthError(f"no *.jsonl or *.jsonl.gz files under {directory}")
+    messages: list[dict[str, Any]] = []
+    observations: list[Observation] = []
+
+    def keep(message: dict[str, Any]) -> None:
+        raised = _aware(datetime.fromisoformat(str(message["raised_at"])))
+        if raised >= truth.window_from:
+            messages.append(message)
+
+    def observe(tick: datetime, rows: list[dict[str, Any]]) -> None:
+        if _aware(tick) >= truth.window_from:
+            observations.extend(Observation.from_row(tick, r) for r in rows)
+
+    summary = replay(batches, config, on_alert=keep, progress=progress, observe=observe)
+    stats = {"batches": len(batches), "prisoners": len(truth.prisoners), "collapses": len(truth.collapses)}
+    return _outcome(
+        truth.spec.seed,
+        f"scenario {directory}",
+        truth.spec,
+        config,
+        started,
+        stats,
+        truth.collapses,
+        truth.prisoners,
+        truth.confounders,
+        messages,
+        observations,
+        summary,
+        thresholds,
     )
 
 
@@ -907,6 +988,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out_dir = Path(args.report).parent if getattr(args, "report", None) else Path("out")
     json_path = out_dir / "evaluate.json"
+    scenarios = [Path(d) for d in getattr(args, "scenario", None) or []]
+    if scenarios:
+        return _evaluate_scenarios(scenarios, config, args, json_path, started)
     for position, seed in enumerate(seeds):
         variant, spec = spec_for(seed, position, args.prisoners, args.days)
         if spec.establishment not in config.establishments:
@@ -924,6 +1008,48 @@ def run_evaluate(args: argparse.Namespace) -> int:
             partial = pooled_results(outcomes, config)
             write_json(json_path, partial, outcomes, command, partial=f"{len(outcomes)} of {len(seeds)} seeds")
             print(f"  figures so far written to {json_path}", flush=True)
+    return _finish(outcomes, config, args, json_path, command, started)
+
+
+def _evaluate_scenarios(
+    directories: Sequence[Path], config: AimConfig, args: argparse.Namespace, json_path: Path, started: float
+) -> int:
+    """``aim evaluate --scenario DIR``: scenarios written elsewhere, each with its own truth.json."""
+    from aim.cli import _progress_printer
+    from aim.truth_file import TruthError, load_truth
+
+    command = "aim evaluate " + " ".join(f"--scenario {d}" for d in directories)
+    if getattr(args, "config", None):
+        command += f" --config {args.config}"
+    outcomes: list[SeedOutcome] = []
+    for directory in directories:
+        try:
+            est = load_truth(directory).spec.establishment
+            if est not in config.establishments:
+                config = config.model_copy(update={"establishments": [*config.establishments, est]})
+            print(f"scenario {directory}: establishment {est}", flush=True)
+            outcome = evaluate_directory(directory, config, progress=_progress_printer(f"  {directory.name}"))
+        except TruthError as exc:
+            print(f"aim evaluate: {exc}", file=sys.stderr)
+            return 2
+        fig = figures(outcome.detections, outcome.verdicts, sum(f.custody_days for f in outcome.facts))
+        print(
+            f"  {outcome.seconds:.0f} s: {fig.collapses} collapses, recall@72h {_fmt(fig.recall_72h)}, "
+            f"{fig.red_alerts} reds, {fig.false_reds} false ({_fmt(fig.false_reds_per_1000)} per 1,000 days)",
+            flush=True,
+        )
+        outcomes.append(outcome)
+    return _finish(outcomes, config, args, json_path, command, started)
+
+
+def _finish(
+    outcomes: Sequence[SeedOutcome],
+    config: AimConfig,
+    args: argparse.Namespace,
+    json_path: Path,
+    command: str,
+    started: float,
+) -> int:
     results = pooled_results(outcomes, config)
     for line in render_text(results, outcomes):
         print(line)
@@ -962,6 +1088,7 @@ __all__ = [
     "custody_days",
     "figures",
     "match_detections",
+    "evaluate_directory",
     "run_evaluate",
     "simulate_alerts",
     "subgroup_figures",
