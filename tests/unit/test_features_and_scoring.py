@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -11,6 +11,8 @@ from aim.config import AimConfig
 from aim.domain.activity import Fact
 from aim.domain.features import CHANNELS, FEATURES, NF, F, day_vectors, feature_index, kiosk_hours
 from aim.domain.scoring import ScoreInputs, channel_weights, score
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 LONDON = ZoneInfo("Europe/London")
 DAY = date(2026, 11, 20)
@@ -342,3 +344,58 @@ def test_day_vector_counts_are_capped_to_what_the_state_stores():
     vec = day_vectors(facts, LONDON)["A1234BC"]
     assert int(vec[F["phone_call"]]) == 32_000
     assert int(vec[F["routine"]]) == 32_000
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(
+            st.sampled_from([*FEATURES, "visit_cancelled", "activity_missed", "kiosk_heartbeat", "profile", "mystery"]),
+            st.integers(0, 24 * 60 - 1),  # minute of the UTC day
+            st.sampled_from(["A1234BC", "B2345CD", None]),
+            st.sampled_from(['{"by":"visitor"}', '{"reason":"sick"}', '{"by":"x"}', ""]),
+            st.sampled_from([timedelta(0), timedelta(hours=1), timedelta(hours=-5)]),  # the fact's own offset
+        ),
+        max_size=40,
+    ),
+    day=st.sampled_from([date(2026, 3, 29), date(2026, 10, 25), date(2026, 7, 1), date(2024, 2, 29)]),
+    as_generator=st.booleans(),
+)
+def test_day_vectors_are_the_sums_of_feature_index_whatever_the_facts_offsets(
+    picks: list[tuple[str, int, str | None, str, timedelta]], day: date, as_generator: bool
+) -> None:
+    # Given facts of any type, prisoner and minute, their moments held in UTC or another offset
+    facts = [
+        Fact(
+            "LEI",
+            day,
+            f"E-{i}",
+            kind,
+            (datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(minutes=minute)).astimezone(
+                UTC if offset == timedelta(0) else timezone(offset)
+            ),
+            "K1",
+            pid,
+            detail if kind in ("visit_cancelled", "activity_missed") else "",
+        )
+        for i, (kind, minute, pid, detail, offset) in enumerate(picks)
+    ]
+    # When counted, as a list or as any other iterable
+    got = day_vectors((f for f in facts) if as_generator else facts, LONDON)
+    # Then each prisoner's vector is the int16 sum of feature_index over their facts, in order of first fact
+    want: dict[str, np.ndarray] = {}
+    for f in facts:
+        if f.prisoner_id is not None and feature_index(f, LONDON):
+            row = want.setdefault(f.prisoner_id, np.zeros(NF, dtype=np.int64))
+            for i in feature_index(f, LONDON):
+                row[i] += 1
+    assert list(got) == list(want)
+    for pid, vec in got.items():
+        assert vec.dtype == np.int16 and vec.shape == (NF,)
+        assert vec.tolist() == want[pid].tolist()
+
+
+def test_day_vector_counts_are_capped_for_any_iterable_of_facts():
+    facts = (fact("kiosk_login", n=i) for i in range(32_005))
+    vec = day_vectors(facts, LONDON)["A1234BC"]
+    assert (int(vec[F["kiosk_login"]]), int(vec[F["routine"]]), int(vec[F["late_login"]])) == (32_000, 32_000, 0)

@@ -11,19 +11,23 @@ import json
 import math
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any, Literal
 
 from pydantic import ValidationError
 from pydantic_core import from_json
 
 from aim.domain.contract import (
+    COMPACT_DETAILS,
+    COMPACT_RECORD,
     RECORD_ADAPTER,
     AnyRecord,
     BatchHeader,
     HeartbeatRecord,
     PlainRecord,
     UnknownRecord,
+    compact_detail,
     describe_error,
     plain_record,
 )
@@ -64,7 +68,7 @@ class AcceptedRecord:
         occurred_at: datetime,
         detail: str,
         kind: RecordKind,
-        source: AnyRecord | dict[str, Any],
+        source: AnyRecord | dict[str, Any] | str,
     ) -> None:
         self.line = line
         self.event_id = event_id
@@ -73,7 +77,7 @@ class AcceptedRecord:
         self.occurred_at = occurred_at
         self.detail = detail  # canonical compact JSON of the validated detail, "" when empty
         self.kind = kind
-        self._source = source  # the model, or the JSON object it validates from
+        self._source = source  # the model, or the JSON object (or line) it validates from
 
     @classmethod
     def from_model(cls, line: int, record: AnyRecord) -> AcceptedRecord:
@@ -92,9 +96,12 @@ class AcceptedRecord:
 
     @property
     def record(self) -> AnyRecord:
-        if isinstance(self._source, dict):
-            return RECORD_ADAPTER.validate_python(self._source)
-        return self._source
+        source = self._source
+        if isinstance(source, str):  # a line in the kiosks' compact layout: valid JSON, no duplicate keys
+            source = from_json(source)
+        if isinstance(source, dict):
+            return RECORD_ADAPTER.validate_python(source)
+        return source
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AcceptedRecord):
@@ -225,17 +232,71 @@ def read_batch(
             f"header establishment {header.establishment} does not match the key's {expected_establishment}"
         )
 
-    record_lines = [(n, raw) for n, raw in enumerate(lines[1:], start=2) if raw and not raw.isspace()]
-    if len(record_lines) != header.record_count:
-        raise QuarantineError(
-            f"record_count is {header.record_count} but {len(record_lines)} record lines follow "
-            "(truncated or padded upload)"
-        )
+    # Checked here, raised only after every line has been read (a broken line is reported first).
+    created_late = received_at is not None and header.created_at > received_at + CLOCK_SKEW
+    try:
+        latest_allowed = header.created_at + CLOCK_SKEW
+        out_of_range = False
+    except OverflowError:
+        latest_allowed, out_of_range = _LATEST, True
 
-    parsed: list[tuple[int, Any, PlainRecord | None]] = []
-    for n, raw in record_lines:
+    verdict = BatchVerdict(header=header)
+    seen: set[str] = set()
+    rejects = verdict.rejects
+    admit = verdict.accepted.append
+    compact = COMPACT_RECORD.fullmatch
+    known_details = COMPACT_DETAILS.get
+    from_iso = datetime.fromisoformat
+    # Lines the fast path cannot vouch for, and every line after the first of them: they are
+    # judged once every line has been read, as before, so that a broken line anywhere in the
+    # batch quarantines it before any record is validated by the models.
+    pending: list[tuple[int, Any, PlainRecord | AcceptedRecord | None]] = []
+    count = 0  # record (non-blank) lines
+    n = 1
+    for raw in islice(lines, 1, None):
+        n += 1
+        # Fastest path: a line in the kiosks' own compact layout (contract.COMPACT_RECORD).
+        match = compact(raw) if len(raw) <= MAX_LINE_BYTES else None
+        if match is not None:
+            event_id, record_type, prisoner_id, occurred, detail_body = match.groups()
+            details = known_details(record_type)
+            if details is not None and (prisoner_id is None) is (record_type == "kiosk_heartbeat"):
+                detail = details[detail_body] if detail_body in details else compact_detail(record_type, detail_body)
+                if detail is not None:
+                    try:
+                        occurred_at = from_iso(occurred)
+                    except ValueError:
+                        pass  # e.g. month 13: read below, where the model words the reason
+                    else:
+                        count += 1
+                        record = AcceptedRecord(
+                            n,
+                            event_id,
+                            record_type,
+                            prisoner_id,
+                            occurred_at,
+                            detail,
+                            "heartbeat" if prisoner_id is None else "prisoner",
+                            raw,
+                        )
+                        if pending:
+                            pending.append((n, None, record))
+                        elif occurred_at > latest_allowed:
+                            rejects.append(Reject(n, _LATER, event_id))
+                        elif oldest_allowed is not None and occurred_at < oldest_allowed:
+                            rejects.append(Reject(n, _OLDER, event_id))
+                        elif event_id in seen:
+                            verdict.duplicates_in_batch += 1
+                        else:
+                            seen.add(event_id)
+                            admit(record)
+                        continue
+        if not raw or raw.isspace():
+            continue  # a blank line: not a record, not counted
+        count += 1
         raw = raw.rstrip("\r")
         if len(raw) > MAX_LINE_BYTES:
+            _check_count(header, lines)
             raise QuarantineError(f"line {n} is longer than {MAX_LINE_BYTES} bytes")
         # Fast path: pydantic-core's JSON parser, trusted only for a plain valid record with no
         # escapes whose every JSON string survived parsing (so no key was duplicated). Any other
@@ -254,34 +315,35 @@ def read_batch(
             try:
                 obj = parse_json_line(raw)
             except (ValueError, RecursionError) as exc:
+                _check_count(header, lines)
                 raise QuarantineError(f"not valid JSON Lines: line {n}: {str(exc)[:120]}") from None
             if type(obj) is dict:
                 plain = plain_record(obj)
-        parsed.append((n, obj, plain))
+        pending.append((n, obj, plain))
 
-    if received_at is not None and header.created_at > received_at + CLOCK_SKEW:
+    if count != header.record_count:
+        _check_count(header, lines)
+    if created_late:
         raise QuarantineError(
             f"header created_at {header.created_at.isoformat()} is after the batch was received (kiosk clock wrong?)"
         )
-    verdict = BatchVerdict(header=header)
-    try:
-        latest_allowed = header.created_at + CLOCK_SKEW
-    except OverflowError:
-        raise QuarantineError("header created_at is out of range") from None
-    seen: set[str] = set()
-    accepted, rejects = verdict.accepted, verdict.rejects
-    for n, obj, plain in parsed:
-        event_id: str | None
-        if plain is not None:
-            event_id = plain.event_id
+    if out_of_range:
+        raise QuarantineError("header created_at is out of range")
+
+    for n, obj, judged in pending:
+        named: str | None  # the event_id a reject names
+        if isinstance(judged, AcceptedRecord):
+            record, named = judged, judged.event_id
+        elif judged is not None:
+            named = judged.event_id
             record = AcceptedRecord(
                 n,
-                event_id,
-                plain.type,
-                plain.prisoner_id,
-                plain.occurred_at,
-                plain.detail,
-                "prisoner" if plain.prisoner_id is not None else "heartbeat",
+                judged.event_id,
+                judged.type,
+                judged.prisoner_id,
+                judged.occurred_at,
+                judged.detail,
+                "prisoner" if judged.prisoner_id is not None else "heartbeat",
                 obj,
             )
         else:
@@ -289,21 +351,36 @@ def read_batch(
                 rejects.append(Reject(n, "record is not a JSON object"))
                 continue
             maybe_id = obj.get("event_id")
-            event_id = maybe_id if isinstance(maybe_id, str) else None
+            named = maybe_id if isinstance(maybe_id, str) else None
             try:
                 record = AcceptedRecord.from_model(n, RECORD_ADAPTER.validate_python(obj))
             except ValidationError as exc:
-                rejects.append(Reject(n, describe_error(exc), event_id))
+                rejects.append(Reject(n, describe_error(exc), named))
                 continue
         if record.occurred_at > latest_allowed:
-            rejects.append(Reject(n, "occurred_at: later than the batch's created_at (clock wrong?)", event_id))
+            rejects.append(Reject(n, _LATER, named))
             continue
         if oldest_allowed is not None and record.occurred_at < oldest_allowed:
-            rejects.append(Reject(n, "occurred_at: older than the retention period", event_id))
+            rejects.append(Reject(n, _OLDER, named))
             continue
         if record.event_id in seen:
             verdict.duplicates_in_batch += 1
             continue
         seen.add(record.event_id)
-        accepted.append(record)
+        admit(record)
     return verdict
+
+
+_LATER = "occurred_at: later than the batch's created_at (clock wrong?)"
+_OLDER = "occurred_at: older than the retention period"
+# Stands in for created_at + CLOCK_SKEW past datetime.max; such a batch is quarantined anyway.
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def _check_count(header: BatchHeader, lines: list[str]) -> None:
+    """Quarantine a batch whose record_count is not its number of record (non-blank) lines."""
+    records = sum(1 for raw in islice(lines, 1, None) if raw and not raw.isspace())
+    if records != header.record_count:
+        raise QuarantineError(
+            f"record_count is {header.record_count} but {records} record lines follow (truncated or padded upload)"
+        )

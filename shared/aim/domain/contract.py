@@ -454,7 +454,16 @@ def plain_record(obj: dict[str, Any]) -> PlainRecord | None:
         return PlainRecord(event_id, record_type, prisoner_id, occurred_at, "", strings)
     if type(detail) is not dict:
         return None
-    strings += len(detail) - 1  # each detail key is a string; "detail" is a key without a string value
+    text = _detail_text(spec, detail)
+    if text is None:
+        return None
+    # each detail key is a string, and so is each string value; "detail" is a key without a string value
+    strings += len(detail) - 1 + sum(type(value) is str for value in detail.values())
+    return PlainRecord(event_id, record_type, prisoner_id, occurred_at, text, strings)
+
+
+def _detail_text(spec: _DetailSpec, detail: dict[str, Any]) -> str | None:
+    """The detail's canonical JSON as facts store it ("" when empty), or None for the model to judge."""
     parts = []
     found = 0
     for key, prefix, check, required in spec.fields:
@@ -468,10 +477,65 @@ def plain_record(obj: dict[str, Any]) -> PlainRecord | None:
         if text is None:
             return None
         found += 1
-        strings += type(value) is str
         parts.append(prefix + text)
     if found != len(detail):
         return None  # a key the model ignores: let the model say so
-    return PlainRecord(
-        event_id, record_type, prisoner_id, occurred_at, "{" + ",".join(parts) + "}" if parts else "", strings
-    )
+    return "{" + ",".join(parts) + "}" if parts else ""
+
+
+# ------------------------------------------------------------------------------------------------
+# The kiosks' own line layout, read with one regular expression.
+#
+# Every kiosk writes a record as compact JSON with its keys in one order and no escapes:
+#   {"event_id":"..","type":"..","prisoner_id":"..","occurred_at":"..","detail":{..}}
+# (prisoner_id absent for a heartbeat, detail absent when empty). COMPACT_RECORD matches only
+# that layout, with every string free of escapes and control characters, every number a
+# non-negative integer and no nested value, so such a line is valid JSON whose keys and values
+# can be read off the match; compact_detail then checks the detail as plain_record does. Any
+# other line (other spacing, key order, escapes, floats, ...) does not match and is read as
+# before. tests/unit/test_contract_fast_path.py holds this to agreement with the models.
+
+_JSON_SCALAR = r'(?:"[^"\\\x00-\x1f]*+"|0|[1-9][0-9]{0,17}|true|false|null)'
+_JSON_PAIR = r'"([a-z_]++)":(' + _JSON_SCALAR + ")"
+COMPACT_RECORD = re.compile(
+    r'\{"event_id":"([A-Za-z0-9._:-]{1,64}+)","type":"([a-z_]++)",'
+    r'(?:"prisoner_id":"([A-Z][0-9]{4}[A-Z]{2})",)?'
+    r'"occurred_at":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2}))"'
+    r'(?:,"detail":\{((?:"[a-z_]++":' + _JSON_SCALAR + r')(?:,"[a-z_]++":' + _JSON_SCALAR + r")*+)?\})?\}"
+)
+_PAIRS = re.compile(_JSON_PAIR)
+_LITERALS: dict[str, Any] = {"true": True, "false": False, "null": None}
+
+# Kiosks repeat the same few details ({"activity":"work","reason":"other"}): per record type,
+# the verdict on each detail body seen (None for "the model judges it"), so the next record with
+# that body costs one look-up. Keyed by COMPACT_RECORD's group 5: None when the detail is absent
+# or {}. Bounded: a type's table is emptied when full.
+COMPACT_DETAILS: dict[str, dict[str | None, str | None]] = {
+    t: {None: None if spec.required else ""} for t, spec in _SPECS.items()
+}
+_COMPACT_DETAILS_SIZE = 4096
+
+
+def compact_detail(record_type: str, body: str | None) -> str | None:
+    """The canonical detail of a ``COMPACT_RECORD`` match's detail body (group 5), as
+    plain_record gives it, or None when only the model can judge it.
+
+    ``record_type`` must be a key of ``FAST_DETAIL_CHECKS``."""
+    known = COMPACT_DETAILS[record_type]
+    if body in known:
+        return known[body]
+    assert body is not None  # None is always known
+    detail: dict[str, Any] = {}
+    for key, token in _PAIRS.findall(body):
+        if key in detail:
+            text = None  # a duplicate key: the strict parser quarantines the batch
+            break
+        first = token[0]
+        detail[key] = token[1:-1] if first == '"' else _LITERALS[token] if first in "tfn" else int(token)
+    else:
+        text = _detail_text(_SPECS[record_type], detail)
+    if len(known) >= _COMPACT_DETAILS_SIZE:
+        known.clear()
+        known[None] = None if _SPECS[record_type].required else ""
+    known[body] = text
+    return text

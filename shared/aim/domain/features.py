@@ -7,9 +7,10 @@ credit) is evidence when it falls below the person's own expected level; a rise 
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -127,46 +128,69 @@ def feature_index(fact: Fact, tz: ZoneInfo) -> list[int]:
 
 
 # Types that count towards their own feature and "routine", whatever their detail or hour.
-_PLAIN_TYPES: dict[str, tuple[int, int]] = {
-    t: (F["routine"], F[t]) for t in ROUTINE_TYPES - {"visit_cancelled", "activity_missed", "kiosk_login"}
-}
-_LOGIN = (F["routine"], F["kiosk_login"])
-_LATE_LOGIN = (F["routine"], F["kiosk_login"], F["late_login"])
+_PLAIN_TYPES: dict[str, int] = {t: F[t] for t in ROUTINE_TYPES - {"visit_cancelled", "activity_missed", "kiosk_login"}}
+_ROUTINE, _KIOSK_LOGIN, _LATE = F["routine"], F["kiosk_login"], F["late_login"]
 _COUNT_CAP = 32000  # int16 storage
+_NO_COUNTS = array("i", bytes(4 * NF))  # one prisoner's row of zeros
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def day_vectors(facts: Iterable[Fact], tz: ZoneInfo) -> dict[str, npt.NDArray[np.int16]]:
-    """Per-prisoner feature counts for the facts of one day (same counts as ``feature_index``)."""
-    rows: dict[str, list[int]] = {}
+    """Per-prisoner feature counts for the facts of one day (same counts as ``feature_index``).
+
+    The counts are kept in one buffer, a row per prisoner; each prisoner's vector is a row of
+    one int16 array."""
+    counts = array("i")
+    row_of: dict[str, int] = {}  # prisoner -> offset of their row in counts
     late_by_hour: dict[int, bool] = {}  # UTC hour -> is a late local hour (one tz lookup per hour)
+    plain_types = _PLAIN_TYPES
     for fact in facts:
         pid = fact.prisoner_id
         if pid is None:
             continue
         t = fact.type
-        idx: Iterable[int] | None = _PLAIN_TYPES.get(t)
-        if idx is None:
+        own = plain_types.get(t)
+        if own is None:
             if t == "kiosk_login":
-                hour = int(fact.occurred_at.timestamp()) // 3600
+                occurred = fact.occurred_at
+                if occurred.tzinfo is UTC:  # hours since the epoch, without timestamp()'s cost
+                    hour = (occurred.toordinal() - _EPOCH_ORDINAL) * 24 + occurred.hour
+                else:
+                    hour = int(occurred.timestamp()) // 3600
                 late = late_by_hour.get(hour)
                 if late is None:
-                    late = late_by_hour[hour] = fact.occurred_at.astimezone(tz).hour in LATE_HOURS
-                idx = _LATE_LOGIN if late else _LOGIN
-            elif t in ROUTINE_TYPES:
-                idx = feature_index(fact, tz)
-            else:
+                    late = late_by_hour[hour] = occurred.astimezone(tz).hour in LATE_HOURS
+                row = row_of.get(pid)
+                if row is None:
+                    row = row_of[pid] = len(counts)
+                    counts.extend(_NO_COUNTS)
+                counts[row + _ROUTINE] += 1
+                counts[row + _KIOSK_LOGIN] += 1
+                if late:
+                    counts[row + _LATE] += 1
                 continue
-        row = rows.get(pid)
+            if t not in ROUTINE_TYPES:
+                continue
+            row = row_of.get(pid)
+            if row is None:
+                row = row_of[pid] = len(counts)
+                counts.extend(_NO_COUNTS)
+            for i in feature_index(fact, tz):
+                counts[row + i] += 1
+            continue
+        row = row_of.get(pid)
         if row is None:
-            row = rows[pid] = [0] * NF
-        for i in idx:
-            row[i] += 1
-    out: dict[str, npt.NDArray[np.int16]] = {}
-    for pid, row in rows.items():
-        if max(row) > _COUNT_CAP:
-            row = [min(v, _COUNT_CAP) for v in row]
-        out[pid] = np.array(row, dtype=np.int16)
-    return out
+            row = row_of[pid] = len(counts)
+            counts.extend(_NO_COUNTS)
+        counts[row + _ROUTINE] += 1
+        counts[row + own] += 1
+    if not row_of:
+        return {}
+    matrix = np.frombuffer(counts, dtype=np.int32).reshape(-1, NF)
+    # A fact adds at most 2 to a count, so only a day of over _COUNT_CAP / 2 facts may pass the cap.
+    if not (isinstance(facts, list) and 2 * len(facts) <= _COUNT_CAP) and matrix.max() > _COUNT_CAP:
+        matrix = np.minimum(matrix, _COUNT_CAP)
+    return dict(zip(row_of, matrix.astype(np.int16), strict=True))
 
 
 def kiosk_hours(facts: Iterable[Fact], tz: ZoneInfo) -> dict[str, set[int]]:
