@@ -5,10 +5,14 @@ from __future__ import annotations
 import gzip
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from aim.domain.batch import QuarantineError, decode_body, read_batch
-from aim.domain.contract import HeartbeatRecord, UnknownRecord
+from aim.domain.batch import QuarantineError, decode_body, parse_json_line, read_batch
+from aim.domain.contract import BatchHeader, HeartbeatRecord, UnknownRecord, describe_error
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 KEY = "incoming/LEI/LEI-K01/B-1.jsonl"
 
@@ -234,3 +238,67 @@ def test_very_long_line_quarantines():
     long = rec(1, type="hologram_booked", detail={"blob": "x" * 70_000})
     with pytest.raises(QuarantineError, match="longer than"):
         read_batch(KEY, body([long]))
+
+
+# --- the header's fast read agrees with the strict one ------------------------------------------
+
+header_values = st.one_of(
+    st.sampled_from(["aim.kiosk-batch/1", "aim.kiosk-batch/2", "B-1", "LEI", "lei", "LEI-K01", "caf\u00e9", ""]),
+    st.sampled_from(["2026-11-20T12:00:00Z", "2026-11-20T12:00:00+01:00", "2026-11-20T12:00:00.5Z", "2026-13-20"]),
+    st.sampled_from(["9999-12-31T23:55:00Z", "2026-11-20 12:00:00-05:30", "2026-11-20T12:00:00"]),
+    st.integers(-2, 3) | st.integers(10**20, 10**20 + 1),
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.just([1]) | st.just({"a": "b"}),
+)
+header_keys = ["schema", "batch_id", "establishment", "kiosk_id", "created_at", "record_count"]
+
+
+@st.composite
+def header_lines(draw: st.DrawFn) -> str:
+    head = json.loads(lines([rec(1)])[0])
+    for key in draw(st.lists(st.sampled_from([*header_keys, "extra"]), max_size=2, unique=True)):
+        if draw(st.booleans()):
+            head.pop(key, None)
+        else:
+            head[key] = draw(header_values)
+    head["record_count"] = head.get("record_count", 1) if draw(st.booleans()) else 1
+    style = draw(st.sampled_from(["compact", "compact", "spaced", "escaped", "dup", "cut", "array"]))
+    line = json.dumps(head, separators=(",", ":") if style != "spaced" else None, ensure_ascii=False)
+    if style == "escaped":
+        return line.replace("-", "\\u002d", 1)
+    if style == "dup":
+        key = draw(st.sampled_from(header_keys))
+        return line.replace(f'"{key}":', f'"{key}":"LEI","{key}":', 1)
+    if style == "cut":
+        return line[: draw(st.integers(0, len(line)))]
+    return f"[{line}]" if style == "array" else line
+
+
+def strict_header(first: str) -> Any:
+    """What the header line is, read by the strict parser and the model alone."""
+    if not first.strip():
+        return "header missing: line 1 is empty"
+    try:
+        obj = parse_json_line(first)
+    except (ValueError, RecursionError) as exc:
+        return f"header (line 1) is not valid JSON: {exc}"
+    if not isinstance(obj, dict):
+        return "header (line 1) is not a JSON object"
+    try:
+        return BatchHeader.model_validate(obj)
+    except ValidationError as exc:
+        return f"header (line 1) invalid: {describe_error(exc)}"
+
+
+@settings(max_examples=500, deadline=None)
+@given(first=header_lines())
+def test_the_header_is_read_as_the_strict_parser_and_the_model_read_it(first: str) -> None:
+    expected = strict_header(first)
+    try:
+        got: Any = read_batch(KEY, (first + "\n" + json.dumps(rec(1)) + "\n").encode()).header
+    except QuarantineError as exc:
+        got = str(exc)
+    if isinstance(expected, BatchHeader) and expected.record_count != 1:
+        expected = f"record_count is {expected.record_count} but 1 record lines follow (truncated or padded upload)"
+    assert got == expected
+    if isinstance(got, BatchHeader):
+        assert got.created_at.utcoffset() == expected.created_at.utcoffset()

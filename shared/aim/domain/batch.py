@@ -203,6 +203,41 @@ def parse_json_line(line: str) -> Any:
     return _DECODER.decode(line)
 
 
+def _strict_header(first: str) -> BatchHeader:
+    """Line 1 as the header, or QuarantineError saying why it is not one."""
+    if not first.strip():
+        raise QuarantineError("header missing: line 1 is empty")
+    try:
+        header_obj = parse_json_line(first)
+    except (ValueError, RecursionError) as exc:
+        raise QuarantineError(f"header (line 1) is not valid JSON: {exc}") from None
+    if not isinstance(header_obj, dict):
+        raise QuarantineError("header (line 1) is not a JSON object")
+    try:
+        return BatchHeader.model_validate(header_obj)
+    except ValidationError as exc:
+        raise QuarantineError(f"header (line 1) invalid: {describe_error(exc)}") from None
+
+
+def _plain_header(first: str) -> BatchHeader | None:
+    """A valid header read with pydantic-core's JSON parser, or None for _strict_header to judge.
+
+    Trusted only without escapes and when every JSON string survived parsing (no key twice):
+    then it is the object the strict parser reads, and the model judges it the same."""
+    try:
+        obj = from_json(first, allow_inf_nan=False)
+    except (ValueError, TypeError):
+        return None
+    if type(obj) is not dict or "\\" in first:
+        return None
+    if first.count('"') != 2 * (len(obj) + sum(type(value) is str for value in obj.values())):
+        return None  # a key twice, or strings inside a nested value: let the strict path judge
+    try:
+        return BatchHeader.model_validate(obj)
+    except ValidationError:
+        return None
+
+
 def read_batch(
     key: str,
     body: bytes,
@@ -215,18 +250,9 @@ def read_batch(
     text = decode_body(key, body)
     lines = text.split("\n")
     first = lines[0].rstrip("\r") if lines else ""
-    if not first.strip():
-        raise QuarantineError("header missing: line 1 is empty")
-    try:
-        header_obj = parse_json_line(first)
-    except (ValueError, RecursionError) as exc:
-        raise QuarantineError(f"header (line 1) is not valid JSON: {exc}") from None
-    if not isinstance(header_obj, dict):
-        raise QuarantineError("header (line 1) is not a JSON object")
-    try:
-        header = BatchHeader.model_validate(header_obj)
-    except ValidationError as exc:
-        raise QuarantineError(f"header (line 1) invalid: {describe_error(exc)}") from None
+    header = _plain_header(first)
+    if header is None:
+        header = _strict_header(first)
     if expected_establishment is not None and header.establishment != expected_establishment:
         raise QuarantineError(
             f"header establishment {header.establishment} does not match the key's {expected_establishment}"
@@ -261,7 +287,9 @@ def read_batch(
             event_id, record_type, prisoner_id, occurred, detail_body = match.groups()
             details = known_details(record_type)
             if details is not None and (prisoner_id is None) is (record_type == "kiosk_heartbeat"):
-                detail = details[detail_body] if detail_body in details else compact_detail(record_type, detail_body)
+                detail = details.get(detail_body, _UNSEEN)
+                if detail is _UNSEEN:
+                    detail = compact_detail(record_type, detail_body)
                 if detail is not None:
                     try:
                         occurred_at = from_iso(occurred)
@@ -371,6 +399,7 @@ def read_batch(
     return verdict
 
 
+_UNSEEN: Any = object()  # a detail body not in contract.COMPACT_DETAILS yet
 _LATER = "occurred_at: later than the batch's created_at (clock wrong?)"
 _OLDER = "occurred_at: older than the retention period"
 # Stands in for created_at + CLOCK_SKEW past datetime.max; such a batch is quarantined anyway.
