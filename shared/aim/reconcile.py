@@ -22,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote_plus
 
+from aim.domain.activity import member_ref
+
 INCOMING = "incoming/"
 REPORTS = "reports/"
 REPORT_SUFFIX = ".report.json"
@@ -80,7 +82,8 @@ def report_key_for(key: str) -> str:
 
 
 def _recorded_batches(ddb_client: Any, activity_table: str, establishment: str) -> set[str]:
-    """Every ``{kiosk}/{batch_id}`` in the establishment's day change sets (still within TTL)."""
+    """Every ``{kiosk}/{batch_id}`` in the establishment's day change sets (still within TTL; a member
+    is ``{kiosk}/{batch_id}#{digest}``, one per stored pack)."""
     members: set[str] = set()
     kwargs: dict[str, Any] = {
         "TableName": activity_table,
@@ -91,7 +94,7 @@ def _recorded_batches(ddb_client: Any, activity_table: str, establishment: str) 
     while True:
         response = ddb_client.query(**kwargs)
         for item in response.get("Items", []):
-            members.update(item.get("batches", {}).get("SS", []))
+            members.update(member_ref(m) for m in item.get("batches", {}).get("SS", []))
         last = response.get("LastEvaluatedKey")
         if not last:
             return members

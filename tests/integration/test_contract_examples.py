@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from aim.domain.activity import Fact
+from aim.adapters.dynamodb import from_attr
+from aim.domain.activity import Fact, facts_of_day, member_ref
 from aim.domain.features import F, day_vectors
 
 GOOD = "LEI-K07-20261120T0915.jsonl"
@@ -33,6 +34,17 @@ def _activity(local) -> dict[tuple[str, str], dict]:
     return {(i["pk"]["S"], i["sk"]["S"]): i for i in items}
 
 
+def _batches(change_set: dict) -> list[str]:
+    """The batch refs a day's change set names (members are ``{kiosk}/{batch_id}#{digest}``)."""
+    return sorted(member_ref(m) for m in change_set["batches"]["SS"])
+
+
+def _facts(local, pk: str = "LEI#2026-11-20") -> dict[str, Fact]:
+    """The distinct facts of a day partition as the scorer reads them, by identity."""
+    items = [from_attr(i) for (p, _), i in _activity(local).items() if p == pk]
+    return {f.sk: f for f in facts_of_day(items)}
+
+
 def test_first_example_batch_applies_all_eight_records(local, examples_dir, received_at, read_report):
     # Given the valid example batch
     # When a kiosk uploads it
@@ -46,10 +58,12 @@ def test_first_example_batch_applies_all_eight_records(local, examples_dir, rece
     assert report["records_duplicate"] == 0
     assert report["heartbeats"] == 1
     assert report["rejects"] == []
-    # And one fact item per record, on the local day, plus the day's change set
+    # And one pack holding every record, on the local day, plus the day's change set
     items = _activity(local)
-    facts = {sk for (pk, sk) in items if pk == "LEI#2026-11-20"}
-    assert facts == {
+    (pack_sk,) = [sk for (pk, sk) in items if pk == "LEI#2026-11-20"]
+    assert pack_sk.startswith("~B#LEI-K07#LEI-K07-20261120T0915#") and pack_sk.endswith("#000")
+    facts = _facts(local)
+    assert set(facts) == {
         "A1234BC#LEI-K07-000120",
         "A1234BC#LEI-K07-000121",
         "A1234BC#LEI-K07-000122",
@@ -59,10 +73,10 @@ def test_first_example_batch_applies_all_eight_records(local, examples_dir, rece
         "A1234BC#LEI-K07-000126",
         "~K#LEI-K07#LEI-K07-HB-0915",
     }
-    assert items[("LEI#DAYS", "2026-11-20")]["batches"]["SS"] == ["LEI-K07/LEI-K07-20261120T0915"]
-    phone = items[("LEI#2026-11-20", "A1234BC#LEI-K07-000122")]
-    assert phone["t"]["S"] == "phone_call"
-    assert json.loads(phone["d"]["S"]) == {"duration_s": 540}
+    assert _batches(items[("LEI#DAYS", "2026-11-20")]) == ["LEI-K07/LEI-K07-20261120T0915"]
+    phone = facts["A1234BC#LEI-K07-000122"]
+    assert phone.type == "phone_call"
+    assert phone.detail_dict() == {"duration_s": 540}
     assert local.dead_letters() == 0
 
 
@@ -71,16 +85,17 @@ def test_second_example_batch_applies_line_2_rejects_3_to_5_ignores_duplicate_ke
 ):
     # Given the first example batch is already applied
     _upload(local, examples_dir / GOOD, received_at)
-    before = _activity(local)
+    before = _facts(local)
 
     # When the batch with bad records is uploaded after it
     key = _upload(local, examples_dir / BAD, received_at)
 
-    # Then the report: line 2 and line 7 applied, lines 3/4/5 rejected with reasons, line 6 duplicate
+    # Then the report: lines 2, 6 and 7 stored, lines 3/4/5 rejected with reasons. Line 6 repeats an
+    # event of another batch: that is not looked up at ingest (it counts once when the day is read)
     report = read_report(local, key)
     assert report["status"] == "applied"
-    assert report["records_applied"] == 2
-    assert report["records_duplicate"] == 1
+    assert report["records_applied"] == 3
+    assert report["records_duplicate"] == 0
     assert report["records_rejected"] == 3
     assert report["unknown_types"] == 1
     rejects = {r["line"]: r for r in report["rejects"]}
@@ -90,26 +105,22 @@ def test_second_example_batch_applies_line_2_rejects_3_to_5_ignores_duplicate_ke
     assert "duration_s" in rejects[5]["reason"]
     assert [rejects[n]["event_id"] for n in (3, 4, 5)] == ["LEI-K07-000128", "LEI-K07-000129", "LEI-K07-000130"]
 
-    after = _activity(local)
+    after = _facts(local)
     new = {k: v for k, v in after.items() if k not in before}
     # line 2 applied, line 7 stored (unknown type); nothing of lines 3-5
-    assert set(new) == {("LEI#2026-11-20", "A1234BC#LEI-K07-000127"), ("LEI#2026-11-20", "A1234BC#LEI-K07-000131")}
-    assert new[("LEI#2026-11-20", "A1234BC#LEI-K07-000131")]["t"]["S"] == "hologram_booked"
-    # line 6 (a repeat of event 000122) changed nothing: the item still names its first batch
-    dup = ("LEI#2026-11-20", "A1234BC#LEI-K07-000122")
+    assert set(new) == {"A1234BC#LEI-K07-000127", "A1234BC#LEI-K07-000131"}
+    assert new["A1234BC#LEI-K07-000131"].type == "hologram_booked"
+    # line 6 (a repeat of event 000122) changed nothing: the fact read is the first batch's copy
+    dup = "A1234BC#LEI-K07-000122"
     assert after[dup] == before[dup]
-    assert after[dup]["b"]["S"] == "LEI-K07/LEI-K07-20261120T0915"
-    assert after[("LEI#DAYS", "2026-11-20")]["batches"]["SS"] == [
+    assert after[dup].batch == "LEI-K07/LEI-K07-20261120T0915"
+    assert _batches(_activity(local)[("LEI#DAYS", "2026-11-20")]) == [
         "LEI-K07/LEI-K07-20261120T0915",
         "LEI-K07/LEI-K07-20261120T1015",
     ]
 
     # And the unknown type is kept out of scoring: the day's vector counts routine records only
-    facts = [
-        Fact.from_item({k: next(iter(v.values())) for k, v in i.items()})
-        for (pk, _), i in after.items()
-        if pk == "LEI#2026-11-20"
-    ]
+    facts = list(after.values())
     vectors = day_vectors(facts, LONDON)
     a = vectors["A1234BC"]
     # kiosk_login, 2 phone calls, visit_booked, activity_missed: 5 routine records; profile and unknown not counted

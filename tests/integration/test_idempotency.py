@@ -1,11 +1,14 @@
-"""Idempotency, byte for byte: redelivery, re-upload and repeated events leave every item
-of both DynamoDB tables exactly as it was."""
+"""Idempotency: redelivery and re-upload leave every item of both DynamoDB tables byte for byte as
+it was; an event repeated in another batch is stored in that batch's pack but counts once, so the
+facts the scorer reads are exactly as they were."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
 
+from aim.adapters.dynamodb import from_attr
+from aim.domain.activity import Fact, facts_of_day
 from aim.local.stack import FakeLambdaContext, s3_notification, sqs_lambda_event
 from aim.observability import metrics
 
@@ -42,6 +45,18 @@ def _invoke_transform(event: dict) -> dict:
         metrics.clear_metrics()
 
 
+def _facts_read(local, pk: str = "LEI#2026-11-20") -> list[Fact]:
+    """The day's facts as the scorer reads them (packs merged, each event once)."""
+    ddb = local.clients["dynamodb"]
+    page = ddb.query(
+        TableName=local.resources["activity_table"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": pk}},
+        ConsistentRead=True,
+    )
+    return facts_of_day(from_attr(i) for i in page["Items"])
+
+
 def _sqs_event_for(local, key: str, size: int) -> dict:
     body = json.dumps(s3_notification(local.resources["bucket"], key, size, AT))
     message = {"MessageId": "m-1", "ReceiptHandle": "rh-1", "Body": body}
@@ -57,7 +72,7 @@ def test_redelivered_sqs_message_changes_nothing(local, make_batch, snapshot):
     first = _invoke_transform(event)
     assert first["batchItemFailures"] == []
     before = snapshot(local)
-    assert len(before["activity"]) == 5  # 4 facts + 1 day change set
+    assert len(before["activity"]) == 2  # 1 pack of the 4 facts + 1 day change set
 
     # When SQS delivers the very same message again
     second = _invoke_transform(event)
@@ -85,34 +100,76 @@ def test_reupload_of_same_batch_changes_nothing(local, make_batch, snapshot, rea
     assert report["records_duplicate"] == 4
 
 
-def test_batch_repeating_an_earlier_event_changes_nothing(local, make_batch, snapshot, read_report):
+def test_batch_repeating_an_earlier_event_changes_no_fact_the_scorer_reads(local, make_batch, read_report):
     # Given a batch applied
     records = _records()
     local.upload("incoming/LEI/LEI-K01/LEI-K01-B0001.jsonl", make_batch(records), AT)
-    before = snapshot(local)
+    before = _facts_read(local)
 
     # When another batch (different batch_id) carries only a repeat of one of its events
     key = "incoming/LEI/LEI-K01/LEI-K01-B0002.jsonl"
     local.upload(key, make_batch([records[1]], batch_id="LEI-K01-B0002"), AT + timedelta(minutes=5))
 
-    # Then every item is unchanged: no new fact, and the day's change set does not gain the batch
-    assert snapshot(local) == before
+    # Then the day's facts as the scorer reads them are exactly as before: the event counts once,
+    # from the batch whose ref sorts first. The repeat is stored in the new batch's pack (no lookup
+    # at ingest), so the report counts it as applied, not as a duplicate.
+    assert _facts_read(local) == before
     report = read_report(local, key)
-    assert (report["records_applied"], report["records_duplicate"]) == (0, 1)
+    assert (report["records_applied"], report["records_duplicate"]) == (1, 0)
 
 
-def test_repeated_event_from_another_kiosk_changes_nothing(local, make_batch, snapshot):
+def test_repeated_event_from_another_kiosk_changes_no_fact_the_scorer_reads(local, make_batch):
     # Given a batch applied
     records = _records()
     local.upload("incoming/LEI/LEI-K01/LEI-K01-B0001.jsonl", make_batch(records), AT)
-    before = snapshot(local)
+    before = _facts_read(local)
 
     # When the platform re-batches one of its events through another kiosk
     body = make_batch([records[0]], batch_id="LEI-K02-B0009", kiosk_id="LEI-K02")
     local.upload("incoming/LEI/LEI-K02/LEI-K02-B0009.jsonl", body, AT)
 
-    # Then nothing changes (the fact keeps its first provenance)
-    assert snapshot(local) == before
+    # Then the facts read are unchanged (the first batch's ref sorts first: its copy, kiosk LEI-K01, wins)
+    assert _facts_read(local) == before
+
+
+def test_repeated_event_reads_the_same_whichever_batch_arrives_first(make_batch):
+    # Given an event carried by two batches from two kiosks
+    from aim.config import AimConfig
+    from aim.local.stack import local_aws
+
+    records = _records()
+    first = ("incoming/LEI/LEI-K01/LEI-K01-B0001.jsonl", make_batch(records))
+    second = (
+        "incoming/LEI/LEI-K02/LEI-K02-B0009.jsonl",
+        make_batch([records[0]], batch_id="LEI-K02-B0009", kiosk_id="LEI-K02"),
+    )
+    read: list[list[Fact]] = []
+    for order in ([first, second], [second, first]):
+        # When they arrive in either order
+        with local_aws(AimConfig()) as stack:
+            for key, body in order:
+                stack.upload(key, body, AT)
+            read.append(_facts_read(stack))
+
+    # Then the scorer reads the same facts, the repeated one from LEI-K01's batch (its ref sorts first)
+    assert read[0] == read[1]
+    login = next(f for f in read[0] if f.event_id == "E-1")
+    assert (login.kiosk_id, login.batch) == ("LEI-K01", "LEI-K01/LEI-K01-B0001")
+
+
+def test_batch_id_reused_with_other_records_is_stored_not_taken_for_a_redelivery(local, make_batch, read_report):
+    # Given a batch applied
+    records = _records()
+    local.upload("incoming/LEI/LEI-K01/LEI-K01-B0001.jsonl", make_batch(records[:2]), AT)
+
+    # When the kiosk (wrongly) sends other records under the same batch_id
+    key = "incoming/LEI/LEI-K01/LEI-K01-B0001-again.jsonl"
+    local.upload(key, make_batch(records[1:]), AT + timedelta(minutes=5))
+
+    # Then its new records are stored and read, each event once
+    report = read_report(local, key)
+    assert (report["records_applied"], report["records_duplicate"]) == (3, 0)
+    assert sorted(f.event_id for f in _facts_read(local)) == ["E-1", "E-2", "E-3", "HB-1"]
 
 
 def test_redelivery_after_scoring_changes_neither_table(local, make_batch, snapshot):

@@ -55,6 +55,11 @@ def ddb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
                     }
                 )
         rows.append({"pk": {"S": "LEI#DAYS"}, "sk": {"S": "2026-11-10"}, "batches": {"SS": ["K1/B1"]}})
+        for n in range(2):  # packed facts: a binary attribute (base64 on the wire)
+            blob = bytes(range(256)) * (n + 1)
+            rows.append(
+                {"pk": {"S": "LEI#2026-11-17"}, "sk": {"S": f"~B#K1#B{n}#000"}, "f": {"B": blob}, "n": {"N": "3"}}
+            )
         for start in range(0, len(rows), 25):
             client.batch_write_item(
                 RequestItems={TABLE: [{"PutRequest": {"Item": r}} for r in rows[start : start + 25]]}
@@ -107,6 +112,10 @@ QUERIES = {
         "ExpressionAttributeValues": {":pk": {"S": "LEI#2026-11-11"}, ":n": {"N": "20"}},
     },
     "missing partition": {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": "MDI#X"}}},
+    "binary pack items": {
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": "LEI#2026-11-17"}},
+    },
     "set item": {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": "LEI#DAYS"}}},
 }
 

@@ -1,12 +1,14 @@
-"""Property: however batches arrive, the activity table holds each distinct event exactly once.
+"""Property: however batches arrive, the scorer reads each distinct event exactly once.
 
 Given a handful of events for a few prisoners across local days (one of them the spring DST
 change), split into batches (an event may be in more than one batch, as kiosk retries and
 re-batching do), when the batches are delivered in any order, more than once, re-uploaded
 under new keys, late, and with attempts that crash part-way through writing (then retried,
-as SQS redelivers), then the activity table equals an independent fold of the distinct events:
-one fact item per event, keyed by its Europe/London day, and day change sets that name a
-batch which stored every fact of that day.
+as SQS redelivers), then the facts read from the activity table equal an independent fold of
+the distinct events: each event once, on its Europe/London day, the copy of the batch whose
+ref sorts first (facts are stored packed per batch and day, so a repeated event is stored in
+every batch that carries it and de-duplicated on reading); and day change sets that name
+exactly the batches whose packs are stored for that day.
 
 Runs the real ingest service on the real DynamoDB/S3 adapters on moto; the only wrapper is a
 fault injector that lets N item writes through and then raises.
@@ -28,6 +30,7 @@ import pytest
 from aim.adapters.dynamodb import DynamoItemStore, from_attr
 from aim.adapters.s3 import S3ObjectStore
 from aim.config import AimConfig
+from aim.domain.activity import facts_of_day
 from aim.local.stack import create_table
 from aim.service.ingest import ingest_object
 from hypothesis import HealthCheck, given, settings
@@ -183,16 +186,21 @@ def expected_facts(batches: list[Batch]) -> dict[tuple[str, str], dict[str, Any]
             utc = e.occurred.astimezone(UTC)
             day = e.occurred.astimezone(LONDON).date()
             sk = f"~K#{batch.kiosk}#{e.event_id}" if e.prisoner is None else f"{e.prisoner}#{e.event_id}"
-            item = {
-                "t": e.type,
-                "at": utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "k": batch.kiosk,
-                "expires_at": int((utc + timedelta(days=RETENTION_DAYS)).timestamp()),
-            }
+            item = {"t": e.type, "at": utc.strftime("%Y-%m-%dT%H:%M:%SZ"), "k": batch.kiosk}
             if e.detail:
                 item["d"] = json.dumps(e.detail, separators=(",", ":"), sort_keys=True)
             out[(f"LEI#{day.isoformat()}", sk)] = item
     return out
+
+
+def expected_pack_expiry(batches: list[Batch]) -> dict[tuple[str, str], int]:
+    """(day partition, batch ref) -> when that batch's facts of that day expire: retention after the latest."""
+    latest: dict[tuple[str, str], datetime] = {}
+    for batch in batches:
+        for e in batch.events:
+            key = (f"LEI#{e.occurred.astimezone(LONDON).date().isoformat()}", batch.ref)
+            latest[key] = max(latest.get(key, e.occurred), e.occurred)
+    return {k: int((at + timedelta(days=RETENTION_DAYS)).timestamp()) for k, at in latest.items()}
 
 
 def batches_with(batches: list[Batch]) -> dict[tuple[str, str], set[str]]:
@@ -272,22 +280,40 @@ def test_any_mix_of_redelivery_reupload_order_and_crashes_stores_each_event_once
     for key, received in retries:
         assert ingest_object(key, objects, activity, CONFIG, received + timedelta(minutes=15)).status == "applied"
 
-    # Then the facts are exactly the distinct events, each once, on its local day
+    # Then the facts read are exactly the distinct events, each once, on its local day
     items = table_items(aws["dynamodb"], table)
-    facts = {(i["pk"], i["sk"]): i for i in items if not i["pk"].endswith("#DAYS")}
-    days = {i["sk"]: set(i["batches"]) for i in items if i["pk"] == "LEI#DAYS"}
+    days = {i["sk"]: {m.partition("#")[0] for m in i["batches"]} for i in items if i["pk"] == "LEI#DAYS"}
+    stored = [i for i in items if not i["pk"].endswith("#DAYS")]
+    partitions = sorted({i["pk"] for i in stored})
+    facts = {(pk, f.sk): f for pk in partitions for f in facts_of_day(i for i in stored if i["pk"] == pk)}
     expected = expected_facts(batches)
-    assert {k: {a: v[a] for a in ("t", "at", "k", "expires_at", "d") if a in v} for k, v in facts.items()} == expected
+    read = {
+        k: {"t": f.type, "at": f.occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "k": f.kiosk_id}
+        | ({"d": f.detail} if f.detail else {})
+        for k, f in facts.items()
+    }
+    assert read == expected
     carriers = batches_with(batches)
-    for key, item in facts.items():
-        assert item["b"] in carriers[key], "provenance names a batch that carries the event"
+    for key, f in facts.items():
+        assert f.batch == min(carriers[key]), "the copy of the batch whose ref sorts first wins"
 
-    # And the day change sets name exactly the days with facts, each naming the batch that stored every fact
+    # And every stored item is a pack of a batch that carries events of that day, expiring retention
+    # after the batch's latest event of the day
+    expiry = expected_pack_expiry(batches)
+    packs: dict[str, set[str]] = {}
+    for i in stored:
+        kiosk, batch_id, _, _ = i["sk"].removeprefix("~B#").split("#")
+        ref = f"{kiosk}/{batch_id}"
+        assert i["expires_at"] == expiry[(i["pk"], ref)]
+        packs.setdefault(i["pk"].removeprefix("LEI#"), set()).add(ref)
+
+    # And the day change sets name exactly the days with facts, and on each day exactly the batches
+    # whose packs are stored there (every attempt, crashed ones included, was retried to the end)
     fact_days = {pk.removeprefix("LEI#") for pk, _ in expected}
     assert set(days) == fact_days
-    for (pk, _), item in facts.items():
-        assert item["b"] in days[pk.removeprefix("LEI#")], "the scorer would miss a changed day"
-    for day, members in days.items():
-        for ref in members:
-            assert any(pk == f"LEI#{day}" and ref in refs for (pk, _), refs in carriers.items())
+    assert days == packs
+    reference: dict[str, set[str]] = {}
+    for pk, ref in expiry:
+        reference.setdefault(pk.removeprefix("LEI#"), set()).add(ref)
+    assert days == reference
     assert all(isinstance(date.fromisoformat(d), date) for d in days)

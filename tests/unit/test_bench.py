@@ -47,15 +47,16 @@ def test_issue_batch_is_valid_and_spans_the_prisoners() -> None:
 def test_round_trips_of_a_small_batch_are_counted_exactly() -> None:
     # Given one batch of 30 records for 10 prisoners on one day, on the embedded local AWS
     result = issue_round_trips(records=30, prisoners=10)
-    # Then storing it takes one existence check, two writes of at most 25 items and one change-set update
+    # Then storing it takes one read of the day's change set, one write of the day's pack and one
+    # change-set update
     assert result["ingest_calls"] == {
         "activity.BatchGetItem": 1,
-        "activity.BatchWriteItem": 2,
+        "activity.BatchWriteItem": 1,
         "activity.UpdateItem": 1,
     }
-    assert result["items_written"] == 31
-    # And the same batch again writes no fact (idempotent), only re-adds itself to the change set
-    assert result["reupload_calls"] == {"activity.BatchGetItem": 1, "activity.UpdateItem": 1}
+    assert result["items_written"] == 2
+    # And the same batch again only reads the change set, which already names it: nothing is written
+    assert result["reupload_calls"] == {"activity.BatchGetItem": 1}
     assert result["score_read_round_trips"] >= 4
 
 
@@ -70,11 +71,11 @@ def test_record_driven_lines_scale_with_the_record_rate() -> None:
     # Given the same estate at 10 and at 50 records per prisoner per day
     low = {c.item: c for c in monthly_cost(Estate(records_per_prisoner_day=10), Measured())}
     high = {c.item: c for c in monthly_cost(Estate(records_per_prisoner_day=50), Measured())}
-    # Then fact writes and existence checks grow five-fold, and per-batch and per-run lines do not
+    # Then fact writes grow five-fold, and per-batch (change-set reads) and per-run lines do not
     fact_writes = "ingest: fact item writes (BatchWriteItem)"
     assert high[fact_writes].quantity == pytest.approx(5 * low[fact_writes].quantity)
-    checks = "ingest existence checks (BatchGetItem, consistent)"
-    assert high[checks].quantity == pytest.approx(5 * low[checks].quantity)
+    checks = "ingest: change-set reads (BatchGetItem, consistent)"
+    assert high[checks].quantity == pytest.approx(low[checks].quantity)
     assert high["PUT (kiosk upload + report)"].quantity == pytest.approx(low["PUT (kiosk upload + report)"].quantity)
     assert high["score requests"].quantity == pytest.approx(low["score requests"].quantity)
 
@@ -85,6 +86,19 @@ def test_fact_writes_for_the_estate_at_ten_records_a_day() -> None:
     writes = lines["ingest: fact item writes (BatchWriteItem)"]
     assert writes.quantity == pytest.approx(26.752)
     assert writes.dollars == pytest.approx(26.752 * 0.7425)
+
+
+def test_storage_counts_the_per_item_overhead_once_per_stored_item() -> None:
+    # Given facts of 30 bytes a record, stored one item per record or one pack per 35 records
+    per_event = {c.item: c for c in monthly_cost(Estate(), replace(Measured(), fact_item_bytes=30.0))}
+    packed = {
+        c.item: c
+        for c in monthly_cost(Estate(), replace(Measured(), fact_item_bytes=30.0, fact_items_per_record=1 / 35))
+    }
+    storage = "storage (facts, 180-day TTL; state)"
+    records = 88_000 * 10 * 180
+    # Then DynamoDB's 100 bytes an item is counted per item
+    assert per_event[storage].quantity - packed[storage].quantity == pytest.approx(records * 100 * (1 - 1 / 35) / 1e9)
 
 
 def test_cost_lines_serialise_for_bench_json() -> None:

@@ -64,13 +64,13 @@ class DynamoItemStore:
             self._client = aws_client("dynamodb")
         return self._client
 
-    def existing(self, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
-        return self._batch_get(keys, projection="pk, sk, b")
+    def existing(self, keys: Sequence[Key], attributes: Sequence[str] = ("b",)) -> dict[Key, dict[str, Any]]:
+        return self._batch_get(keys, projection=["pk", "sk", *attributes])
 
     def get_many(self, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
         return self._batch_get(keys, projection=None)
 
-    def _batch_get(self, keys: Sequence[Key], projection: str | None) -> dict[Key, dict[str, Any]]:
+    def _batch_get(self, keys: Sequence[Key], projection: Sequence[str] | None) -> dict[Key, dict[str, Any]]:
         found: dict[Key, dict[str, Any]] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), BATCH_GET_LIMIT):
@@ -81,7 +81,10 @@ class DynamoItemStore:
                 }
             }
             if projection:
-                request[self.table]["ProjectionExpression"] = projection
+                # Names through placeholders: any attribute name may be a DynamoDB reserved word.
+                names = {f"#p{i}": name for i, name in enumerate(projection)}
+                request[self.table]["ProjectionExpression"] = ", ".join(names)
+                request[self.table]["ExpressionAttributeNames"] = names
             for attempt in range(MAX_UNPROCESSED_RETRIES):
                 response = self.client.batch_get_item(RequestItems=request)
                 rows = response.get("Responses", {}).get(self.table, [])

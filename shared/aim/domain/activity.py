@@ -1,24 +1,40 @@
-"""Facts: one stored item per distinct event, keyed so that storing it twice is a no-op.
+"""Facts: the events of one batch for one local day, stored as one packed item (issue 5).
 
 Key layout (ActivityTable):
     pk = "{EST}#{local date}"      one partition per establishment-day, read whole by the scorer
-    sk = "{prisoner}#{event_id}"   a prisoner's record
+    sk = "~B#{kiosk}#{batch_id}#{digest}#{chunk:03d}"
+                                   a pack: the facts one batch brought for that day, zlib-compressed
+                                   compact JSON (attribute ``f``); ``digest`` is of those facts
+Written before packs (issue 5), and still read, merged with packs under the same rule:
+    sk = "{prisoner}#{event_id}"   one item per event: a prisoner's record
        | "~K#{kiosk}#{event_id}"   a kiosk heartbeat
        | "~U#{event_id}"           an unknown-type record without a prisoner
 
-An item's content depends only on its event (and the kiosk that sent it), so a
-redelivered message, a re-uploaded batch or an event repeated in another batch writes
-the identical item: idempotent by construction, and concurrent writers commute.
+A pack's content depends only on the batch's accepted records, so a redelivered message or a
+re-uploaded batch writes the identical item. The same event in *another* batch is stored again, in
+that batch's pack, and counts once when the day is read (``facts_of_day``): copies share an
+identity (prisoner + event_id; kiosk + event_id for heartbeats) and the copy whose batch ref
+(``{kiosk}/{batch_id}``) sorts first wins, whatever order the batches arrived in.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import zlib
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from aim.domain.batch import BatchVerdict
+
+PACK_PREFIX = "~B#"
+# Compressed bytes of facts in one pack chunk: DynamoDB items max 400 KB, keys and attributes included.
+PACK_CHUNK_BYTES = 350_000
+PACK_DIGEST_CHARS = 10  # hex digits of SHA-256 of a day's facts in a pack's key and change-set member
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
 
 
 class Fact(NamedTuple):
@@ -41,6 +57,7 @@ class Fact(NamedTuple):
 
     @property
     def sk(self) -> str:
+        """The event's identity within its day (and its item key in the per-event layout)."""
         if self.type == "kiosk_heartbeat":
             return f"~K#{self.kiosk_id}#{self.event_id}"
         if self.prisoner_id is None:
@@ -134,7 +151,8 @@ def batch_ref(kiosk_id: str, batch_id: str) -> str:
 
 
 def changes_key(establishment: str, day: date) -> tuple[str, str]:
-    """The item listing the batches that brought facts for an establishment-day."""
+    """The item listing the batches that brought facts for an establishment-day: string set ``batches``
+    of ``{kiosk}/{batch_id}#{digest}`` (one per pack stored; a bare ref for per-event items)."""
     return f"{establishment}#DAYS", day.isoformat()
 
 
@@ -143,4 +161,130 @@ def batch_days(facts: list[Fact]) -> dict[date, datetime]:
     out: dict[date, datetime] = {}
     for f in facts:
         out[f.local_date] = max(out.get(f.local_date, f.occurred_at), f.occurred_at)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Packs: one item (or a few chunks) per batch and local day
+
+
+class DayPack(NamedTuple):
+    """One batch's facts of one local day: the items that store them, and the change-set member
+    (``{kiosk}/{batch_id}#{digest}``) that says they are stored."""
+
+    day: date
+    member: str
+    items: list[dict[str, Any]]
+    facts: int
+
+
+def pack_sk(kiosk_id: str, batch_id: str, digest: str, chunk: int) -> str:
+    return f"{PACK_PREFIX}{kiosk_id}#{batch_id}#{digest}#{chunk:03d}"
+
+
+def member_ref(member: str) -> str:
+    """The batch ref of a change-set member (members written before packs are the bare ref)."""
+    return member.partition("#")[0]
+
+
+def _row(f: Fact) -> list[Any]:
+    return [f.prisoner_id, f.event_id, f.type, (f.occurred_at - _EPOCH) // _SECOND, f.detail]
+
+
+def _json(rows: list[list[Any]]) -> bytes:
+    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _encode(rows: list[list[Any]]) -> bytes:
+    return zlib.compress(_json(rows), 6)
+
+
+def _chunks(rows: list[list[Any]], limit: int) -> list[tuple[int, bytes]]:
+    """The fewest near-equal runs of ``rows`` (in order) that each compress to at most ``limit`` bytes:
+    a function of the rows alone, so the same facts always give the same chunks."""
+    whole = _encode(rows)
+    if len(whole) <= limit:
+        return [(len(rows), whole)]
+    for k in range(max(2, -(-len(whole) // limit)), len(rows) + 1):
+        size, extra = divmod(len(rows), k)
+        bounds = [i * size + min(i, extra) for i in range(k + 1)]
+        encoded = [(bounds[i + 1] - bounds[i], _encode(rows[bounds[i] : bounds[i + 1]])) for i in range(k)]
+        if all(len(blob) <= limit for _, blob in encoded):
+            return encoded
+    raise ValueError("a single fact does not fit in a pack chunk")
+
+
+def pack_items(
+    establishment: str,
+    kiosk_id: str,
+    batch_id: str,
+    day: date,
+    facts: Iterable[Fact],
+    retention_days: int,
+    limit: int = PACK_CHUNK_BYTES,
+) -> DayPack:
+    """The items storing one batch's facts of one local day, sorted by identity: deterministic bytes.
+
+    The key and the change-set member carry a digest of the day's facts, so a batch_id re-used with
+    other content (a kiosk bug; or a re-upload whose records now fall differently inside retention)
+    is stored beside the first, never mistaken for a redelivery. Each chunk expires ``retention_days``
+    after the latest fact of the day's pack (at most a day after its earliest fact would have)."""
+    ordered = sorted(facts, key=lambda f: f.sk)
+    ref = batch_ref(kiosk_id, batch_id)
+    if not ordered:
+        return DayPack(day, ref, [], 0)
+    expires = int((max(f.occurred_at for f in ordered) + timedelta(days=retention_days)).timestamp())
+    rows = [_row(f) for f in ordered]
+    digest = hashlib.sha256(_json(rows)).hexdigest()[:PACK_DIGEST_CHARS]
+    pk = day_partition(establishment, day)
+    items = [
+        {"pk": pk, "sk": pack_sk(kiosk_id, batch_id, digest, n), "f": blob, "n": count, "expires_at": expires}
+        for n, (count, blob) in enumerate(_chunks(rows, limit))
+    ]
+    return DayPack(day, f"{ref}#{digest}", items, len(rows))
+
+
+def facts_from_pack(item: dict[str, Any]) -> list[Fact]:
+    """The facts of one pack chunk (``f`` may be bytes or any bytes-like value, e.g. boto3's Binary)."""
+    est, _, day_text = str(item["pk"]).partition("#")
+    day = date.fromisoformat(day_text)
+    kiosk_id, batch_id, _, _ = str(item["sk"])[len(PACK_PREFIX) :].split("#")
+    ref = batch_ref(kiosk_id, batch_id)
+    rows = json.loads(zlib.decompress(bytes(item["f"])))
+    seconds: dict[int, datetime] = {}
+    out = []
+    for prisoner, event_id, type_, at, detail in rows:
+        occurred = seconds.get(at)
+        if occurred is None:
+            occurred = seconds[at] = _EPOCH + timedelta(seconds=at)
+        out.append(Fact(est, day, event_id, type_, occurred, kiosk_id, prisoner, detail, ref))
+    return out
+
+
+def facts_of_day(items: Iterable[dict[str, Any]]) -> list[Fact]:
+    """The distinct facts of a day partition's items (packs and per-event items alike), each once.
+
+    Copies of one event (same identity, ``Fact.sk``) from different batches: the copy whose batch
+    ref sorts first wins, so the result does not depend on the order batches arrived in. Returned
+    in identity order (the order a Query returned per-event items in)."""
+    best: dict[str, Fact] = {}
+    for item in items:
+        sk = str(item["sk"])
+        facts = facts_from_pack(item) if sk.startswith(PACK_PREFIX) else [Fact.from_item(item)]
+        for f in facts:
+            key = f.sk
+            held = best.get(key)
+            if held is None or _rank(f) < _rank(held):
+                best[key] = f
+    return [best[k] for k in sorted(best)]
+
+
+def _rank(f: Fact) -> tuple[str, str, datetime, str, str]:
+    return (f.batch, f.type, f.occurred_at, f.kiosk_id, f.detail)
+
+
+def facts_by_day(facts: Iterable[Fact]) -> dict[date, list[Fact]]:
+    out: dict[date, list[Fact]] = {}
+    for f in facts:
+        out.setdefault(f.local_date, []).append(f)
     return out

@@ -14,8 +14,8 @@ Key = tuple[str, str]
 class ItemStore(Protocol):
     """One DynamoDB table with string keys ``pk`` and ``sk``."""
 
-    def existing(self, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
-        """The items that exist among ``keys``, with their ``b`` (source batch) attribute."""
+    def existing(self, keys: Sequence[Key], attributes: Sequence[str] = ("b",)) -> dict[Key, dict[str, Any]]:
+        """The items that exist among ``keys`` (strongly consistent), with only ``attributes`` besides the key."""
         ...
 
     def put_many(self, items: Iterable[dict[str, Any]]) -> int: ...

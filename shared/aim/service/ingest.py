@@ -1,4 +1,4 @@
-"""Apply one uploaded kiosk batch: validate, store new facts, report, or quarantine.
+"""Apply one uploaded kiosk batch: validate, store its facts (packed per day), report, or quarantine.
 
 Every processed object gets a report at ``reports/<path under incoming/>.report.json``
 (outcome, counts, each rejected line with its reason), so an operator can find any
@@ -15,7 +15,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from aim.config import AimConfig
-from aim.domain.activity import Fact, batch_days, batch_ref, changes_key, facts_from_verdict
+from aim.domain.activity import batch_days, changes_key, facts_by_day, facts_from_verdict, pack_items
 from aim.domain.batch import BatchVerdict, QuarantineError, read_batch
 from aim.domain.ports import ItemStore, ObjectStore
 
@@ -115,29 +115,45 @@ def ingest_object(
 def apply_verdict(
     key: str, verdict: BatchVerdict, activity: ItemStore, config: AimConfig, tz: ZoneInfo
 ) -> IngestOutcome:
-    """Store the facts of a validated batch that are not stored yet; count the rest as duplicates."""
+    """Store a validated batch's facts as one pack per local day, then add the pack to the day's
+    change set (the scorer re-reads a day when its change set grows).
+
+    Round trips: one read of the batch's day change sets (BatchGetItem), one BatchWriteItem per 25
+    packs, one UpdateItem per day stored: three for a batch on one day, one for a redelivery.
+
+    A day whose change set already names this pack (``{kiosk}/{batch_id}#{digest of the day's
+    facts}``) was stored completely by an earlier attempt (the change set is updated only after every
+    pack is written), so it is skipped: a redelivered or re-uploaded batch writes nothing, and a retry
+    after a crash part-way writes exactly what is missing (identical packs; re-adding a member changes
+    nothing). A batch_id re-used with other content is a new pack, stored beside the first.
+
+    Report counts: ``records_duplicate`` is the records within the batch that repeat an earlier
+    record of it plus the records of days whose identical pack was already stored (a redelivery or
+    re-upload); ``records_applied`` is the rest. An event repeated from *another* batch is not looked
+    up at ingest: it is stored in this batch's pack, counted as applied, and counts once when the
+    scorer reads the day (``facts_of_day``: the copy from the batch whose ref sorts first wins)."""
     facts = facts_from_verdict(verdict, tz)
     header = verdict.header
     retention = config.retention.activity_days
-    existing = activity.existing([(f.pk, f.sk) for f in facts])
-    new_facts: list[Fact] = [f for f in facts if (f.pk, f.sk) not in existing]
-    activity.put_many(f.to_item(retention) for f in new_facts)
-    # Tell the scorer which days changed: add this batch to each day's change set, after the
-    # facts are stored. Days are taken from every fact this batch stored, now or in an earlier
-    # attempt that crashed part-way, so a retry repairs the set; a batch that only repeats
-    # events another batch stored adds nothing, and re-adding a member changes nothing.
-    ours = batch_ref(header.kiosk_id, header.batch_id)
-    stored_by_us = [f for f in facts if (f.pk, f.sk) not in existing or existing[(f.pk, f.sk)].get("b") == ours]
-    for day, latest in sorted(batch_days(stored_by_us).items()):
-        pk, sk = changes_key(header.establishment, day)
-        expires = int((latest + timedelta(days=retention)).timestamp())
-        activity.add_to_set(pk, sk, "batches", {ours}, expires)
+    packs = [
+        pack_items(header.establishment, header.kiosk_id, header.batch_id, day, day_facts, retention)
+        for day, day_facts in sorted(facts_by_day(facts).items())
+    ]
+    keys = [changes_key(header.establishment, p.day) for p in packs]
+    recorded = activity.existing(keys, attributes=("batches",)) if packs else {}
+    todo = [p for p, k in zip(packs, keys, strict=True) if p.member not in recorded.get(k, {}).get("batches", ())]
+    activity.put_many(item for p in todo for item in p.items)
+    latest = batch_days(facts)
+    for p in todo:  # after every pack is stored: a crash before this leaves the day to a retry
+        pk, sk = changes_key(header.establishment, p.day)
+        activity.add_to_set(pk, sk, "batches", {p.member}, int((latest[p.day] + timedelta(days=retention)).timestamp()))
+    applied = sum(p.facts for p in todo)
     return IngestOutcome(
         key=key,
         status="applied",
         establishment=verdict.header.establishment,
-        applied=len(new_facts),
-        duplicates=len(facts) - len(new_facts) + verdict.duplicates_in_batch,
+        applied=applied,
+        duplicates=len(facts) - applied + verdict.duplicates_in_batch,
         rejected=len(verdict.rejects),
         unknown_types=verdict.unknown_types,
         heartbeats=verdict.heartbeats,

@@ -2,7 +2,8 @@
 
 1. Take the establishment's lease (an overlapping or duplicate run does nothing).
 2. Find which recent days changed since the last run (day change sets) and re-read only those
-   day partitions; fold their facts into the per-prisoner state.
+   day partitions; fold their distinct facts (an event repeated across batches once) into the
+   per-prisoner state.
 3. Score every prisoner in custody on the latest closed day (all its records due in), each day
    weighed against what the rest of their kiosk group did that day (scoring.group_ratio), and
    set traffic lights. With ``judge_open_days`` the days still open are judged too, in
@@ -27,7 +28,7 @@ import numpy.typing as npt
 
 from aim.config import AimConfig
 from aim.domain import alerts as alerting
-from aim.domain.activity import Fact, changes_key, day_partition
+from aim.domain.activity import Fact, changes_key, day_partition, facts_of_day
 from aim.domain.assessment import MIN_EXPECTED_PER_DAY, Assessment, reasons, static_factors
 from aim.domain.features import CHANNELS, DROP, MEMBERSHIP, F, day_vectors, kiosk_hours
 from aim.domain.ports import AlertPublisher, ItemStore
@@ -177,7 +178,7 @@ class ScoringRun:
 
         for iso in changed:
             day = date.fromisoformat(iso)
-            facts = [Fact.from_item(i) for i in self.activity.query(day_partition(self.est, day))]
+            facts = facts_of_day(self.activity.query(day_partition(self.est, day)))  # packs and per-event items
             self._apply_day(day, facts, states, origin, hours)
             loaded[iso] = counts[iso]
             self.summary.days_read.append(iso)
