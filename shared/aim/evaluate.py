@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 from aim.config import AimConfig, load_config
 from aim.domain import alerts as alerting
 from aim.domain.assessment import Assessment
+from aim.reference_rule import DEFAULT_GRID, REARM, Upload, plain_rule_flags
 from aim.simulate import Collapse, Confounder, ScenarioSpec, SimPrisoner
 
 HOURS_72 = 72.0
@@ -551,6 +552,8 @@ class SeedOutcome:
     summary_lines: list[str] = field(default_factory=list)
     summary: Any = None  # the ReplaySummary (board), for the per-seed replay report
     messages: list[dict[str, Any]] = field(default_factory=list)  # the alerts as published
+    # the plain per-factor rule (aim.reference_rule) on the same batches: setting -> (detected 72h, false reds)
+    reference: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 SPEC_VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -623,6 +626,7 @@ def evaluate_seed(
         observations,
         summary,
         thresholds,
+        [Upload(b.created_at, b.body) for b in scenario.batches],
     )
 
 
@@ -640,6 +644,7 @@ def _outcome(
     observations: list[Observation],
     summary: Any,
     thresholds: Sequence[float],
+    uploads: Sequence[Upload] = (),
 ) -> SeedOutcome:
     tz = ZoneInfo(config.timezone)
     alerts = [RedAlert.from_message(m) for m in messages if m.get("level") == "red"]
@@ -665,7 +670,29 @@ def _outcome(
         summary_lines=summary.lines(),
         summary=summary,
         messages=messages,
+        reference=reference_figures(uploads, truth, prisoners, spec, tz) if uploads else {},
     )
+
+
+def reference_figures(
+    uploads: Sequence[Upload],
+    truth: Sequence[Collapse],
+    prisoners: Sequence[SimPrisoner],
+    spec: ScenarioSpec,
+    tz: ZoneInfo,
+) -> dict[str, tuple[int, int]]:
+    """(detected within 72 h, false reds) of each setting of the plain per-factor rule."""
+    flags = plain_rule_flags(uploads, tz, spec.start, spec.start + timedelta(days=spec.days), DEFAULT_GRID)
+    out = {}
+    for setting, raised in flags.items():
+        alerts = [
+            RedAlert(f.prisoner_id, f.raised_at, (f.raised_at.astimezone(tz) - timedelta(days=1)).date())
+            for f in raised
+        ]
+        detected = sum(d.within(HOURS_72) for d in match_detections(truth, alerts, tz, REARM))
+        false = sum(1 for v in classify_alerts(alerts, truth, prisoners, [], tz) if not v.true_positive)
+        out[setting.label] = (detected, false)
+    return out
 
 
 def evaluate_directory(
@@ -699,6 +726,7 @@ def evaluate_directory(
             observations.extend(Observation.from_row(tick, r) for r in rows)
 
     summary = replay(batches, config, on_alert=keep, progress=progress, observe=observe)
+    uploads = [Upload(b.created_at, b.body) for b in batches if b.created_at is not None]
     stats = {"batches": len(batches), "prisoners": len(truth.prisoners), "collapses": len(truth.collapses)}
     return _outcome(
         truth.spec.seed,
@@ -714,6 +742,7 @@ def evaluate_directory(
         observations,
         summary,
         thresholds,
+        uploads,
     )
 
 
@@ -817,6 +846,7 @@ def pooled_results(outcomes: Sequence[SeedOutcome], config: AimConfig) -> dict[s
         ),
     ]
     return {
+        "reference_rule": reference_summary(outcomes, days),
         "overall": asdict(overall),
         "subgroups": [asdict(s) | {"within_target": s.within_target} for s in age + usage],
         "sweep": [_point(p) for p in swept],
@@ -831,6 +861,30 @@ def pooled_results(outcomes: Sequence[SeedOutcome], config: AimConfig) -> dict[s
         "misses": misses,
         "sweep_reproduces_alerts": _sweep_check(outcomes, config),
     }
+
+
+def reference_summary(outcomes: Sequence[SeedOutcome], prisoner_days: int) -> dict[str, Any]:
+    """The plain per-factor rule's settings pooled over seeds, and its best at <= 1 false red per 1,000."""
+    collapses = sum(len(o.truth) for o in outcomes)
+    pooled: dict[str, list[int]] = {}
+    for o in outcomes:
+        for label, (detected, false) in o.reference.items():
+            acc = pooled.setdefault(label, [0, 0])
+            acc[0] += detected
+            acc[1] += false
+    settings: list[dict[str, Any]] = [
+        {
+            "setting": label,
+            "detected_72h": d,
+            "recall_72h": d / collapses if collapses else None,
+            "false_reds": f,
+            "false_reds_per_1000": per_1000(f, prisoner_days),
+        }
+        for label, (d, f) in pooled.items()
+    ]
+    ok = [x for x in settings if (x["false_reds_per_1000"] or 0.0) <= TARGET_FALSE_REDS_PER_1000]
+    best = max(ok, key=lambda x: (x["detected_72h"], -x["false_reds"]), default=None)
+    return {"collapses": collapses, "settings": settings, "best_at_target_false_reds": best}
 
 
 def _sum_counters(parts: Iterable[dict[str, Counter[str]]]) -> dict[str, Counter[str]]:
@@ -910,6 +964,19 @@ def render_text(results: dict[str, Any], outcomes: Sequence[SeedOutcome]) -> lis
         )
     else:
         lines.append(f"no threshold in the sweep gives <= {TARGET_FALSE_REDS_PER_1000} false red per 1,000")
+    ref = results.get("reference_rule") or {}
+    ref_best = ref.get("best_at_target_false_reds")
+    if ref.get("settings"):
+        lines.append(
+            "plain per-factor rule (aim.reference_rule, for comparison), best with <= "
+            f"{TARGET_FALSE_REDS_PER_1000} false red per 1,000: "
+            + (
+                f"{ref_best['setting']}: recall@72h {_fmt(ref_best['recall_72h'])}, "
+                f"{_fmt(ref_best['false_reds_per_1000'])} per 1,000"
+                if ref_best
+                else "none of its settings"
+            )
+        )
     lines.append("")
     lines.append("TARGETS")
     for t in results["targets"]:

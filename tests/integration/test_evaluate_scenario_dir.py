@@ -88,6 +88,9 @@ def test_scenario_directory_is_scored_against_its_own_truth(tmp_path: Path) -> N
     )
     assert outcome.observations, "every scoring run's rows are kept for the threshold sweep"
     assert sum(f.custody_days for f in outcome.facts) > 0
+    # And the plain per-factor rule was measured on the same batches, for comparison
+    assert len(outcome.reference) == 18
+    assert all(0 <= hit <= len(scenario.truth) and false >= 0 for hit, false in outcome.reference.values())
     # And the external layout of the same truth gives the same detections for the same alerts
     ext = load_truth(ext_dir)
     assert match_detections(ext.collapses, outcome.alerts, tz, quiet) == outcome.detections
