@@ -299,6 +299,10 @@ def test_the_header_is_read_as_the_strict_parser_and_the_model_read_it(first: st
         got = str(exc)
     if isinstance(expected, BatchHeader) and expected.record_count != 1:
         expected = f"record_count is {expected.record_count} but 1 record lines follow (truncated or padded upload)"
+    elif isinstance(expected, BatchHeader) and expected.created_at.replace(tzinfo=None) >= datetime(
+        9999, 12, 31, 23, 50
+    ):
+        expected = "header created_at is out of range"  # created_at + the clock skew allowed is past year 9999
     assert got == expected
     if isinstance(got, BatchHeader):
         assert got.created_at.utcoffset() == expected.created_at.utcoffset()
