@@ -136,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--prisoners", type=int, default=240)
     ev.add_argument("--days", type=int, default=63)
     ev.add_argument("--config")
+    ev.add_argument(
+        "--collapses",
+        choices=("mixed", "stark"),
+        default="mixed",
+        help="mixed: collapses vary in speed, depth and factors (default); stark: every collapse is abrupt, "
+        "total and touches every factor the person has",
+    )
     ev.add_argument("--report", default="out/evaluate-report.html")
     ev.add_argument(
         "--scenario",

@@ -585,10 +585,15 @@ SPEC_VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 
-def spec_for(seed: int, position: int, prisoners: int, days: int) -> tuple[str, ScenarioSpec]:
+def spec_for(
+    seed: int, position: int, prisoners: int, days: int, collapse_style: str = "mixed"
+) -> tuple[str, ScenarioSpec]:
     """The n-th seed of a run uses the n-th variant (cycling): the mix varies across seeds."""
     name, changes = SPEC_VARIANTS[position % len(SPEC_VARIANTS)]
-    return name, ScenarioSpec(seed=seed, prisoners=prisoners, days=days, **changes)
+    if collapse_style != "mixed":
+        name += f", {collapse_style} collapses"
+    spec = ScenarioSpec(seed=seed, prisoners=prisoners, days=days, collapse_style=collapse_style, **changes)
+    return name, spec
 
 
 def evaluate_seed(
@@ -1049,6 +1054,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print("aim evaluate: no seeds", file=sys.stderr)
         return 2
     command = f"aim evaluate --seeds {','.join(map(str, seeds))} --prisoners {args.prisoners} --days {args.days}"
+    style = getattr(args, "collapses", None) or "mixed"
+    if style != "mixed":
+        command += f" --collapses {style}"
     if getattr(args, "config", None):
         command += f" --config {args.config}"
     outcomes: list[SeedOutcome] = []
@@ -1059,7 +1067,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if scenarios:
         return _evaluate_scenarios(scenarios, config, args, json_path, started)
     for position, seed in enumerate(seeds):
-        variant, spec = spec_for(seed, position, args.prisoners, args.days)
+        variant, spec = spec_for(seed, position, args.prisoners, args.days, style)
         if spec.establishment not in config.establishments:
             config = config.model_copy(update={"establishments": [*config.establishments, spec.establishment]})
         print(f"seed {seed}: {spec.prisoners} prisoners, {spec.days} days from {spec.start} [{variant}]", flush=True)

@@ -132,6 +132,9 @@ class ScenarioSpec(BaseModel):
     gzip_fraction: float = Field(default=0.5, ge=0, le=1)
     # Ordinary noise in normal prisoners' routines (bad days, illness, week off work, ...).
     noise: bool = True
+    # "stark": every collapse is abrupt, total and touches every factor the person has (the kind a
+    # plain per-factor rule catches); "mixed" varies speed, depth and the factors that move.
+    collapse_style: Literal["mixed", "stark"] = "mixed"
     noise_rate: float = Field(default=1.0, ge=0, le=5)
 
 
@@ -875,6 +878,8 @@ class _Builder:
         ramp_days = 0.0 if speed == "abrupt" else u.between(3.0, 7.0)
         total = u() < 0.4
         level = u.between(0.0, 0.05) if total else u.between(0.2, 0.4)
+        if self.spec.collapse_style == "stark":  # same draws as "mixed", so the rest of the run is unchanged
+            factors, speed, ramp_days, total, level = list(possible), "abrupt", 0.0, True, min(level, 0.05)
         reason = "refused" if u() < 0.6 else "sick"
         channels = set(factors)
         person.episodes.append(_Episode(frozenset(channels), onset, int(ramp_days * _DAY), level, reason=reason))

@@ -365,3 +365,20 @@ def test_given_a_scenario_when_written_then_batches_and_truth_are_on_disk(tmp_pa
             assert (tmp_path / batch.key).read_bytes() == batch.body
     written = list(tmp_path.rglob("*.jsonl")) + list(tmp_path.rglob("*.jsonl.gz"))
     assert len(written) == len(scenario.batches)
+
+
+def test_stark_collapses_are_abrupt_total_and_broad_and_leave_the_rest_of_the_run_alone() -> None:
+    # Given the same spec with mixed and with stark collapses
+    spec = tiny_spec(seed=5).model_copy(update={"collapse_fraction": 0.3})
+    mixed = simulate(spec)
+    stark = simulate(spec.model_copy(update={"collapse_style": "stark"}))
+    # Then the same people collapse at the same moments
+    assert [(c.prisoner_id, c.onset_at) for c in stark.truth] == [(c.prisoner_id, c.onset_at) for c in mixed.truth]
+    assert stark.truth
+    # And every stark collapse is abrupt, total and touches at least as many factors
+    for s, m in zip(stark.truth, mixed.truth, strict=True):
+        assert (s.speed, s.severity, s.ramp_days) == ("abrupt", "total", 0.0)
+        assert s.remaining_level <= 0.05
+        assert set(m.factors) <= set(s.factors)
+    # And people who did not collapse keep the same roster
+    assert [p.prisoner_id for p in stark.prisoners] == [p.prisoner_id for p in mixed.prisoners]
