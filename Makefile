@@ -24,7 +24,7 @@ export CDK_DISABLE_VERSION_CHECK := true
 
 
 .PHONY: checkov-venv
-.PHONY: help venv build code layer synth deploy diff test test-infra lint demo evaluate bench replay-example clean distclean
+.PHONY: help venv build code layer synth deploy diff test test-infra lint demo evaluate evaluate-stark evaluate-independent bench replay-example clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -108,6 +108,14 @@ demo: $(VENV_STAMP) ## run the local demo
 
 evaluate: $(VENV_STAMP) ## evaluate detection on simulated data
 	$(BIN)/aim evaluate
+
+evaluate-stark: $(VENV_STAMP) ## the same, every collapse abrupt, total and on every factor
+	$(BIN)/aim evaluate --collapses stark --report out/stark/evaluate-report.html
+
+evaluate-independent: $(VENV_STAMP) ## detection on 3 scenarios written apart from the model (aim.scenario_writer)
+	for s in 1 2 3; do $(BIN)/python -m aim.scenario_writer --seed $$s --out out/independent/s$$s > /dev/null; done
+	$(BIN)/aim evaluate --scenario out/independent/s1 --scenario out/independent/s2 --scenario out/independent/s3 \
+		--report out/independent/evaluate-report.html
 
 bench: $(VENV_STAMP) ## scale benchmark
 	$(BIN)/aim bench
