@@ -49,7 +49,7 @@ class Fact(NamedTuple):
     kiosk_id: str
     prisoner_id: str | None = None
     detail: str = ""  # compact JSON of the validated detail, "" when empty
-    batch: str = ""  # "{kiosk}/{batch_id}" that first stored it (provenance)
+    batch: str = ""  # "{kiosk}/{batch_id}" whose copy this is (provenance; the first ref wins on reading)
 
     @property
     def pk(self) -> str:
