@@ -35,6 +35,7 @@ PACK_CHUNK_BYTES = 350_000
 PACK_DIGEST_CHARS = 10  # hex digits of SHA-256 of a day's facts in a pack's key and change-set member
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
+_EPOCH_ORDINAL = _EPOCH.toordinal()
 
 
 class Fact(NamedTuple):
@@ -114,33 +115,47 @@ def local_date(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
 
 
+# zone -> UTC quarter hour (days since 0001-01-01 * 96 + quarter of the day) -> local date
+_DAY_OF_QUARTER: dict[ZoneInfo, dict[int, date]] = {}
+_DAY_CACHE_QUARTERS = 400 * 96  # about 400 days of quarters per zone, then the zone's cache starts again
+
+
 def facts_from_verdict(verdict: BatchVerdict, tz: ZoneInfo) -> list[Fact]:
     header = verdict.header
     establishment, kiosk_id = header.establishment, header.kiosk_id
     ref = batch_ref(kiosk_id, header.batch_id)
-    facts = []
-    # Local dates change only at whole quarter hours of UTC in every real zone (offsets are
-    # multiples of 15 minutes): one time-zone lookup per quarter hour, not per record.
-    day_of_quarter: dict[int, date] = {}
+    facts: list[Fact] = []
+    append = facts.append
+    new, fact, utc = tuple.__new__, Fact, UTC  # a Fact without its Python-level __new__ (issue 5)
+    # Local dates change only at whole quarter hours of UTC in every real zone since 1970 (offsets
+    # are multiples of 15 minutes): one time-zone lookup per quarter hour, not per record, kept
+    # across batches. The quarter is counted from the UTC calendar fields, cheaper than timestamp().
+    day_of_quarter = _DAY_OF_QUARTER.get(tz)
+    if day_of_quarter is None or len(day_of_quarter) > _DAY_CACHE_QUARTERS:
+        day_of_quarter = _DAY_OF_QUARTER[tz] = {}
+    day_of = day_of_quarter.get
     for record in verdict.accepted:
         occurred = record.occurred_at
-        if occurred.tzinfo is not UTC:
-            occurred = occurred.astimezone(UTC)
-        quarter = int(occurred.timestamp()) // 900
-        local_day = day_of_quarter.get(quarter)
+        if occurred.tzinfo is not utc:
+            occurred = occurred.astimezone(utc)
+        quarter = occurred.toordinal() * 96 + occurred.hour * 4 + occurred.minute // 15
+        local_day = day_of(quarter)
         if local_day is None:
             local_day = day_of_quarter[quarter] = occurred.astimezone(tz).date()
-        facts.append(
-            Fact(
-                establishment,
-                local_day,
-                record.event_id,
-                record.type,
-                occurred,
-                kiosk_id,
-                record.prisoner_id,
-                record.detail,
-                ref,
+        append(
+            new(
+                fact,
+                (
+                    establishment,
+                    local_day,
+                    record.event_id,
+                    record.type,
+                    occurred,
+                    kiosk_id,
+                    record.prisoner_id,
+                    record.detail,
+                    ref,
+                ),
             )
         )
     return facts
@@ -159,8 +174,12 @@ def changes_key(establishment: str, day: date) -> tuple[str, str]:
 def batch_days(facts: list[Fact]) -> dict[date, datetime]:
     """Local days a batch's facts fall on, each with its latest occurred_at (for expiry)."""
     out: dict[date, datetime] = {}
+    latest = out.get
     for f in facts:
-        out[f.local_date] = max(out.get(f.local_date, f.occurred_at), f.occurred_at)
+        day, at = f.local_date, f.occurred_at
+        held = latest(day)
+        if held is None or at > held:  # as max(held, at): the earlier of equal moments stays
+            out[day] = at
     return out
 
 
@@ -191,18 +210,23 @@ def _row(f: Fact) -> list[Any]:
     return [f.prisoner_id, f.event_id, f.type, (f.occurred_at - _EPOCH) // _SECOND, f.detail]
 
 
+# json.dumps(rows, separators=(",", ":"), ensure_ascii=False) without building an encoder per call
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _json(rows: list[list[Any]]) -> bytes:
-    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(rows).encode("utf-8")
 
 
 def _encode(rows: list[list[Any]]) -> bytes:
     return zlib.compress(_json(rows), 6)
 
 
-def _chunks(rows: list[list[Any]], limit: int) -> list[tuple[int, bytes]]:
+def _chunks(rows: list[list[Any]], limit: int, text: bytes | None = None) -> list[tuple[int, bytes]]:
     """The fewest near-equal runs of ``rows`` (in order) that each compress to at most ``limit`` bytes:
-    a function of the rows alone, so the same facts always give the same chunks."""
-    whole = _encode(rows)
+    a function of the rows alone, so the same facts always give the same chunks. ``text``: the rows'
+    ``_json``, when the caller has it already."""
+    whole = zlib.compress(_json(rows) if text is None else text, 6)
     if len(whole) <= limit:
         return [(len(rows), whole)]
     for k in range(max(2, -(-len(whole) // limit)), len(rows) + 1):
@@ -212,6 +236,38 @@ def _chunks(rows: list[list[Any]], limit: int) -> list[tuple[int, bytes]]:
         if all(len(blob) <= limit for _, blob in encoded):
             return encoded
     raise ValueError("a single fact does not fit in a pack chunk")
+
+
+def _sorted_rows(facts: Iterable[Fact]) -> tuple[list[list[Any]], datetime | None]:
+    """``[_row(f) for f in sorted(facts, key=lambda f: f.sk)]`` and the first latest occurred_at in that
+    order (of equal moments in different zones, the one a day added to gives what it always gave)."""
+    keys: list[str] = []
+    rows: list[list[Any]] = []
+    moments: list[datetime] = []
+    key, row, moment = keys.append, rows.append, moments.append
+    utc, epoch_days = UTC, _EPOCH_ORDINAL
+    for _est, _day, event_id, type_, occurred, kiosk_id, prisoner, detail, _batch in facts:
+        if type_ == "kiosk_heartbeat":
+            key(f"~K#{kiosk_id}#{event_id}")
+        elif prisoner is None:
+            key(f"~U#{event_id}")
+        else:
+            key(f"{prisoner}#{event_id}")
+        if occurred.tzinfo is utc:  # whole seconds since the epoch, floored, from the calendar fields
+            seconds = (
+                (occurred.toordinal() - epoch_days) * 86400
+                + occurred.hour * 3600
+                + occurred.minute * 60
+                + occurred.second
+            )
+        else:
+            seconds = (occurred - _EPOCH) // _SECOND
+        row([prisoner, event_id, type_, seconds, detail])
+        moment(occurred)
+    if len(rows) < 2:
+        return rows, moments[0] if moments else None
+    order = sorted(range(len(rows)), key=keys.__getitem__)  # stable, as sorted(facts, key=sk)
+    return [rows[i] for i in order], max(map(moments.__getitem__, order))
 
 
 def pack_items(
@@ -229,17 +285,17 @@ def pack_items(
     other content (a kiosk bug; or a re-upload whose records now fall differently inside retention)
     is stored beside the first, never mistaken for a redelivery. Each chunk expires ``retention_days``
     after the latest fact of the day's pack (at most a day after its earliest fact would have)."""
-    ordered = sorted(facts, key=lambda f: f.sk)
+    rows, latest = _sorted_rows(facts)
     ref = batch_ref(kiosk_id, batch_id)
-    if not ordered:
+    if latest is None:
         return DayPack(day, ref, [], 0)
-    expires = int((max(f.occurred_at for f in ordered) + timedelta(days=retention_days)).timestamp())
-    rows = [_row(f) for f in ordered]
-    digest = hashlib.sha256(_json(rows)).hexdigest()[:PACK_DIGEST_CHARS]
+    expires = int((latest + timedelta(days=retention_days)).timestamp())
+    text = _json(rows)
+    digest = hashlib.sha256(text).hexdigest()[:PACK_DIGEST_CHARS]
     pk = day_partition(establishment, day)
     items = [
         {"pk": pk, "sk": pack_sk(kiosk_id, batch_id, digest, n), "f": blob, "n": count, "expires_at": expires}
-        for n, (count, blob) in enumerate(_chunks(rows, limit))
+        for n, (count, blob) in enumerate(_chunks(rows, limit, text))
     ]
     return DayPack(day, f"{ref}#{digest}", items, len(rows))
 
@@ -285,6 +341,12 @@ def _rank(f: Fact) -> tuple[str, str, datetime, str, str]:
 
 def facts_by_day(facts: Iterable[Fact]) -> dict[date, list[Fact]]:
     out: dict[date, list[Fact]] = {}
+    held = out.get
     for f in facts:
-        out.setdefault(f.local_date, []).append(f)
+        day = f.local_date
+        same_day = held(day)
+        if same_day is None:
+            out[day] = [f]
+        else:
+            same_day.append(f)
     return out
