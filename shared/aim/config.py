@@ -59,6 +59,19 @@ class StaticFactorWeights(_Strict):
     significant_date_window_days: Annotated[int, Field(ge=0, le=60)] = 7
 
 
+class Silence(_Strict):
+    """Several regular habits stopped altogether: red on its own, whatever the score.
+
+    A habit is regular when the person did it on at least ``regular_share`` of their valid days in
+    the four weeks before; it has stopped when it did not happen on any of the last ``days`` judged
+    days, all of them valid evidence (no outage, lockdown, wing-wide fall or cancellation).
+    ``factors`` such habits stopping together make the light red. ``factors: 0`` switches it off."""
+
+    factors: Annotated[int, Field(ge=0, le=6)] = 3
+    days: Annotated[int, Field(ge=1, le=7)] = 2
+    regular_share: Annotated[float, Field(gt=0, le=1)] = 0.6
+
+
 class Retention(_Strict):
     raw_upload_days: Annotated[int, Field(ge=1, le=3650)] = 30
     activity_days: Annotated[int, Field(ge=30, le=3650)] = 180
@@ -76,6 +89,7 @@ class AimConfig(_Strict):
         default_factory=lambda: dict.fromkeys(FACTORS, 1.0)
     )
     static_factors: StaticFactorWeights = StaticFactorWeights()
+    silence: Silence = Silence()
     quiet_period_hours: Annotated[int, Field(ge=0, le=24 * 60)] = 72
     # Page again for a red that persists past the quiet period (off: persistent reds stay on the board).
     remind_while_red: bool = False

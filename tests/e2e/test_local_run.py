@@ -160,13 +160,13 @@ def test_prisoner_who_stops_everything_gets_one_red_alert_and_repeat_firings_pag
     raised = datetime.fromisoformat(alert["raised_at"])
     assert START + timedelta(days=ROUTINE_DAYS) < raised.date() <= START + timedelta(days=DAYS + 1)
     assert alert["location"] == "A-1-1"
-    # And it says why: factors that fell, what was observed against what was expected
+    # And it says why: factors that fell or stopped, what was observed against what was expected
     assert alert["reasons"], alert
     factors = {r["factor"] for r in alert["reasons"]}
     assert factors <= {"phone", "selfcare", "purposeful", "engagement"}
     assert len(factors) >= 2
     for reason in alert["reasons"]:
-        assert (reason["change"], reason["observed"]) == ("fell", 0)
+        assert reason["change"] in ("fell", "stopped") and reason["observed"] == 0
         assert reason["expected"] > 0
         assert reason["text"]
     # And the board shows them red with the open alert, everyone else green

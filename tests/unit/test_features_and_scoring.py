@@ -399,3 +399,63 @@ def test_day_vector_counts_are_capped_for_any_iterable_of_facts():
     facts = (fact("kiosk_login", n=i) for i in range(32_005))
     vec = day_vectors(facts, LONDON)["A1234BC"]
     assert (int(vec[F["kiosk_login"]]), int(vec[F["routine"]]), int(vec[F["late_login"]])) == (32_000, 32_000, 0)
+
+
+# --- silence: regular habits stopped altogether ----------------------------------------------
+ONCE_A_DAY = {"phone_call": 1, "kiosk_login": 1, "meal_selected": 1}
+
+
+def once_a_day(n_people: int = 1, days: int = T) -> np.ndarray:
+    counts = np.zeros((n_people, days, NF))
+    for name, k in ONCE_A_DAY.items():
+        counts[:, :, F[name]] = k
+    return counts
+
+
+def _silent_names(result_silent: np.ndarray) -> set[str]:
+    return {CHANNELS[c].name for c in np.flatnonzero(result_silent)}
+
+
+def test_three_once_a_day_habits_stopping_for_two_days_are_silent_though_the_score_is_low():
+    # Given someone who phones, logs in and picks a meal once a day, and stops all three for two days
+    counts = once_a_day()
+    counts[0, -2:, :] = 0
+    result = score(inputs(counts))
+    # Then all three are regular habits that stopped
+    assert result.silent is not None
+    assert _silent_names(result.silent[0]) == {"phone", "engagement", "selfcare"}
+    # While the count-based score alone is below the default red threshold (5.5): few events were lost
+    assert result.score[0] < 5.5
+
+
+def test_one_day_off_is_not_silence_and_neither_is_an_irregular_habit():
+    counts = once_a_day()
+    counts[0, -1, :] = 0  # only the last day
+    assert not score(inputs(counts)).silent.any()  # type: ignore[union-attr]
+    irregular = once_a_day()
+    irregular[0, ::2, F["phone_call"]] = 0  # phones every other day
+    irregular[0, -2:, :] = 0
+    result = score(inputs(irregular))
+    assert _silent_names(result.silent[0]) == {"engagement", "selfcare"}  # type: ignore[index]
+
+
+def test_a_masked_day_in_the_window_is_not_evidence_of_silence():
+    counts = once_a_day()
+    counts[0, -2:, :] = 0
+    valid = np.ones((1, T, len(CHANNELS)), dtype=bool)
+    valid[0, -1, :] = False  # an outage, a lockdown, a wing-wide fall
+    assert not score(inputs(counts, valid)).silent.any()  # type: ignore[union-attr]
+
+
+def test_silence_needs_two_weeks_of_baseline():
+    counts = once_a_day(days=15)
+    counts[0, -2:, :] = 0
+    assert not score(inputs(counts)).silent.any()  # type: ignore[union-attr]
+
+
+def test_a_factor_weighted_zero_is_never_silent():
+    counts = once_a_day()
+    counts[0, -2:, :] = 0
+    base = inputs(counts)
+    off = ScoreInputs(**{**base.__dict__, "channel_weights": channel_weights({"phone": 0.0})})
+    assert "phone" not in _silent_names(score(off).silent[0])  # type: ignore[index]

@@ -82,3 +82,25 @@ def reasons(
             }
         )
     return out
+
+
+def silence_reasons(stopped: list[int], share: list[float], days: int, judged: date) -> list[dict[str, Any]]:
+    """One reason per regular habit that stopped altogether, most regular first."""
+    since = judged - timedelta(days=days - 1)
+    out = []
+    for i in sorted(stopped, key=lambda c: -share[c]):
+        channel = CHANNELS[i]
+        out.append(
+            {
+                "factor": channel.factor,
+                "signal": channel.name,
+                "change": "stopped",
+                "observed": 0,
+                "expected": round(share[i] * days, 1),
+                "window_days": days,
+                "since": since.isoformat(),
+                "text": f"{channel.words.capitalize()} stopped: none in the {days} days since {since:%a %d %b} "
+                f"(usually on {share[i]:.0%} of days)",
+            }
+        )
+    return out

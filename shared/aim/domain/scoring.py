@@ -30,6 +30,8 @@ PEER_SHRINK = 6.0  # pseudo-days of peer baseline for someone with a short histo
 RISE_FLOOR = 0.12  # expected refusals/distress per day never taken below this
 MIN_PEER_DAYS = 14
 MIN_GROUP_EXPECTED = 8.0  # a group ratio needs this many expected events from the others that day
+SILENCE_BASELINE_DAYS = 28  # days before the silence window that say whether a habit is regular
+MIN_SILENCE_BASELINE = 14  # valid baseline days needed before a habit can be called regular
 
 Array = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -53,6 +55,10 @@ class ScoreInputs:
     # Index of the first day still open (records still arriving); such days are judged only through
     # the group ratio, i.e. in proportion to what their group has sent so far. None: all closed.
     open_from: int | None = None
+    # Silence: drop channels done on at least ``silence_share`` of the valid baseline days and not at
+    # all on each of the last ``silence_days`` judged days (every one of them valid evidence).
+    silence_days: int = 2
+    silence_share: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,8 @@ class ScoreResult:
     expected_per_day: Array  # [P] expected routine (drop channels) per day
     baseline_days: npt.NDArray[np.int64]  # [P] valid baseline days of their own
     judgeable: BoolArray  # [P] enough history of their own, or a new arrival on a peer baseline
+    silent: BoolArray | None = None  # [P, C] regular habits stopped altogether (see ``silence``)
+    regular_share: Array | None = None  # [P, C] share of baseline days each channel happened on
 
 
 def _poisson_drop(obs: Array, exp: Array) -> Array:
@@ -220,6 +228,8 @@ def score(inputs: ScoreInputs) -> ScoreResult:
         best_exp[better] = np.where(DROP[None, :], exp, rise_exp)[better]
         best_dev[better] = dev[better]
 
+    silent, share = silence(x, valid, judge, inputs.silence_days, inputs.silence_share)
+    silent &= (inputs.channel_weights > 0)[None, :]  # a factor weighted 0 is switched off
     if first is None:
         zeros = np.zeros(n_p)
         return ScoreResult(
@@ -241,7 +251,32 @@ def score(inputs: ScoreInputs) -> ScoreResult:
         expected_per_day=np.where(DROP[None, :], first.mean, 0.0).sum(axis=1),
         baseline_days=first.days,
         judgeable=first.judgeable,
+        silent=silent & first.judgeable[:, None],
+        regular_share=share,
     )
+
+
+def silence(x: Array, valid: BoolArray, judge: int, days: int, regular_share: float) -> tuple[BoolArray, Array]:
+    """([P, C] regular habits stopped altogether, [P, C] share of baseline days each was done on).
+
+    A drop channel is a regular habit when it happened on at least ``regular_share`` of the person's
+    valid days among the 28 before the window (and there are at least 14 such days). It has stopped
+    when it did not happen on any of the last ``days`` days and every one of those days is valid
+    evidence about the person (no outage, lockdown, wing-wide fall, establishment cancellation). The
+    Poisson score needs many lost events; several habits a person keeps almost every day stopping at
+    once is strong evidence after two days even when each habit is only one event a day."""
+    n_p, _, n_c = x.shape
+    lo = judge - days + 1
+    none = np.zeros((n_p, n_c), dtype=bool)
+    if days < 1 or lo - MIN_SILENCE_BASELINE < 0:
+        return none, np.zeros((n_p, n_c))
+    b0 = max(0, lo - SILENCE_BASELINE_DAYS)
+    base_valid = valid[:, b0:lo, :]
+    n_base = base_valid.sum(axis=1)
+    share = ((x[:, b0:lo, :] > 0) & base_valid).sum(axis=1) / np.maximum(n_base, 1)
+    regular = (n_base >= MIN_SILENCE_BASELINE) & (share >= regular_share) & DROP[None, :]
+    stopped = valid[:, lo : judge + 1, :].all(axis=1) & (x[:, lo : judge + 1, :] == 0).all(axis=1)
+    return regular & stopped, share
 
 
 def channel_weights(factor_weights: dict[str, float]) -> Array:

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from aim.config import AimConfig
 from aim.domain import alerts as alerting
 from aim.domain.activity import Fact, changes_key, day_partition, facts_of_day
-from aim.domain.assessment import MIN_EXPECTED_PER_DAY, Assessment, reasons, static_factors
+from aim.domain.assessment import MIN_EXPECTED_PER_DAY, Assessment, reasons, silence_reasons, static_factors
 from aim.domain.features import CHANNELS, DROP, MEMBERSHIP, F, day_vectors, kiosk_hours
 from aim.domain.ports import AlertPublisher, ItemStore
 from aim.domain.prisoner import PrisonerState
@@ -326,8 +326,12 @@ class ScoringRun:
                 min_own_days=cfg.min_active_days,
                 group=self._groups(active),
                 open_from=open_from,
+                silence_days=cfg.silence.days,
+                silence_share=cfg.silence.regular_share,
             )
         )
+        silent = result.silent if result.silent is not None else np.zeros((n_p, n_c), dtype=bool)
+        share = result.regular_share if result.regular_share is not None else np.zeros((n_p, n_c))
         thresholds = cfg.thresholds_for(self.est)
         quiet = timedelta(hours=cfg.quiet_period_hours)
         lights: dict[str, int] = defaultdict(int)
@@ -346,6 +350,11 @@ class ScoringRun:
                 light = "insufficient"
             else:
                 light = "green"
+            stopped = np.flatnonzero(silent[p]).tolist()
+            if light != "insufficient" and cfg.silence.factors and len(stopped) >= cfg.silence.factors:
+                # Several regular habits stopped at once: red whatever the score; the score is shown at
+                # least at the red line so the board, escalation and the threshold sweep agree.
+                light, value = "red", max(value, red_at)
             why = (
                 reasons(
                     result.observed[p].tolist(),
@@ -357,6 +366,10 @@ class ScoringRun:
                 if light in ("red", "amber")
                 else []
             )
+            if light == "red" and cfg.silence.factors and len(stopped) >= cfg.silence.factors:
+                stop_why = silence_reasons(stopped, share[p].tolist(), cfg.silence.days, last_day)
+                named = {r["signal"] for r in stop_why}
+                why = (stop_why + [r for r in why if r["signal"] not in named])[: max(4, len(stop_why))]
             assessment = Assessment(s.prisoner_id, light, value, amber_at, red_at, factors, why, last_day.isoformat())
             if light != s.light:
                 s.light_since = self.now.isoformat()
