@@ -39,6 +39,7 @@ from aim.domain import alerts as alerting
 from aim.domain.assessment import Assessment
 from aim.reference_rule import DEFAULT_GRID, REARM, Upload, plain_rule_flags
 from aim.simulate import Collapse, Confounder, ScenarioSpec, SimPrisoner
+from aim.truth_file import ExternalTruth
 
 HOURS_72 = 72.0
 HOURS_7D = 7 * 24.0
@@ -705,8 +706,10 @@ def evaluate_directory(
     config: AimConfig,
     progress: Callable[[str, int, int], None] | None = None,
     thresholds: Sequence[float] = DEFAULT_SWEEP,
+    truth: ExternalTruth | None = None,
 ) -> SeedOutcome:
-    """Replay the kiosk batches under ``directory`` and score the alerts against its ``truth.json``.
+    """Replay the kiosk batches under ``directory`` and score the alerts against its ``truth.json``
+    (``truth``: that file already read).
 
     Alerts and score rows before the truth's evaluation window are the model's burn-in on the
     scenario's history and are left out of every figure."""
@@ -714,7 +717,7 @@ def evaluate_directory(
     from aim.truth_file import TruthError, load_truth
 
     started = time.perf_counter()
-    truth = load_truth(directory)
+    truth = truth or load_truth(directory)
     batches = collect_batches(directory)
     if not batches:
         raise TruthError(f"no *.jsonl or *.jsonl.gz files under {directory}")
@@ -1068,16 +1071,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return _evaluate_scenarios(scenarios, config, args, json_path, started)
     for position, seed in enumerate(seeds):
         variant, spec = spec_for(seed, position, args.prisoners, args.days, style)
-        if spec.establishment not in config.establishments:
-            config = config.model_copy(update={"establishments": [*config.establishments, spec.establishment]})
+        config = _with_establishment(config, spec.establishment)
         print(f"seed {seed}: {spec.prisoners} prisoners, {spec.days} days from {spec.start} [{variant}]", flush=True)
         outcome = evaluate_seed(seed, variant, spec, config, progress=_progress_printer(f"  seed {seed}"))
-        fig = figures(outcome.detections, outcome.verdicts, sum(f.custody_days for f in outcome.facts))
-        print(
-            f"  {outcome.seconds:.0f} s: {fig.collapses} collapses, recall@72h {_fmt(fig.recall_72h)}, "
-            f"{fig.red_alerts} reds, {fig.false_reds} false ({_fmt(fig.false_reds_per_1000)} per 1,000 days)",
-            flush=True,
-        )
+        _print_outcome(outcome)
         outcomes.append(outcome)
         if len(outcomes) < len(seeds):  # a long run leaves usable figures after every seed
             partial = pooled_results(outcomes, config)
@@ -1099,22 +1096,33 @@ def _evaluate_scenarios(
     outcomes: list[SeedOutcome] = []
     for directory in directories:
         try:
-            est = load_truth(directory).spec.establishment
-            if est not in config.establishments:
-                config = config.model_copy(update={"establishments": [*config.establishments, est]})
-            print(f"scenario {directory}: establishment {est}", flush=True)
-            outcome = evaluate_directory(directory, config, progress=_progress_printer(f"  {directory.name}"))
+            truth = load_truth(directory)
+            config = _with_establishment(config, truth.spec.establishment)
+            print(f"scenario {directory}: establishment {truth.spec.establishment}", flush=True)
+            outcome = evaluate_directory(
+                directory, config, progress=_progress_printer(f"  {directory.name}"), truth=truth
+            )
         except TruthError as exc:
             print(f"aim evaluate: {exc}", file=sys.stderr)
             return 2
-        fig = figures(outcome.detections, outcome.verdicts, sum(f.custody_days for f in outcome.facts))
-        print(
-            f"  {outcome.seconds:.0f} s: {fig.collapses} collapses, recall@72h {_fmt(fig.recall_72h)}, "
-            f"{fig.red_alerts} reds, {fig.false_reds} false ({_fmt(fig.false_reds_per_1000)} per 1,000 days)",
-            flush=True,
-        )
+        _print_outcome(outcome)
         outcomes.append(outcome)
     return _finish(outcomes, config, args, json_path, command, started)
+
+
+def _with_establishment(config: AimConfig, establishment: str) -> AimConfig:
+    if establishment in config.establishments:
+        return config
+    return config.model_copy(update={"establishments": [*config.establishments, establishment]})
+
+
+def _print_outcome(outcome: SeedOutcome) -> None:
+    fig = figures(outcome.detections, outcome.verdicts, sum(f.custody_days for f in outcome.facts))
+    print(
+        f"  {outcome.seconds:.0f} s: {fig.collapses} collapses, recall@72h {_fmt(fig.recall_72h)}, "
+        f"{fig.red_alerts} reds, {fig.false_reds} false ({_fmt(fig.false_reds_per_1000)} per 1,000 days)",
+        flush=True,
+    )
 
 
 def _finish(

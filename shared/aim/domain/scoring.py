@@ -71,8 +71,8 @@ class ScoreResult:
     expected_per_day: Array  # [P] expected routine (drop channels) per day
     baseline_days: npt.NDArray[np.int64]  # [P] valid baseline days of their own
     judgeable: BoolArray  # [P] enough history of their own, or a new arrival on a peer baseline
-    silent: BoolArray | None = None  # [P, C] regular habits stopped altogether (see ``silence``)
-    regular_share: Array | None = None  # [P, C] share of baseline days each channel happened on
+    silent: BoolArray  # [P, C] regular habits stopped altogether (see ``silence``)
+    regular_share: Array  # [P, C] share of baseline days each channel happened on
 
 
 def _poisson_drop(obs: Array, exp: Array) -> Array:
@@ -241,6 +241,8 @@ def score(inputs: ScoreInputs) -> ScoreResult:
             zeros,
             np.zeros(n_p, dtype=np.int64),
             np.zeros(n_p, dtype=bool),
+            np.zeros_like(silent),
+            share,
         )
     return ScoreResult(
         score=np.maximum(best, 0.0),

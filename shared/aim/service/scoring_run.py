@@ -330,8 +330,6 @@ class ScoringRun:
                 silence_share=cfg.silence.regular_share,
             )
         )
-        silent = result.silent if result.silent is not None else np.zeros((n_p, n_c), dtype=bool)
-        share = result.regular_share if result.regular_share is not None else np.zeros((n_p, n_c))
         thresholds = cfg.thresholds_for(self.est)
         quiet = timedelta(hours=cfg.quiet_period_hours)
         lights: dict[str, int] = defaultdict(int)
@@ -350,7 +348,7 @@ class ScoringRun:
                 light = "insufficient"
             else:
                 light = "green"
-            stopped = np.flatnonzero(silent[p]).tolist()
+            stopped = np.flatnonzero(result.silent[p]).tolist()
             if light != "insufficient" and cfg.silence.factors and len(stopped) >= cfg.silence.factors:
                 # Several regular habits stopped at once: red whatever the score; the score is shown at
                 # least at the red line so the board, escalation and the threshold sweep agree.
@@ -367,7 +365,7 @@ class ScoringRun:
                 else []
             )
             if light == "red" and cfg.silence.factors and len(stopped) >= cfg.silence.factors:
-                stop_why = silence_reasons(stopped, share[p].tolist(), cfg.silence.days, last_day)
+                stop_why = silence_reasons(stopped, result.regular_share[p].tolist(), cfg.silence.days, last_day)
                 named = {r["signal"] for r in stop_why}
                 why = (stop_why + [r for r in why if r["signal"] not in named])[: max(4, len(stop_why))]
             assessment = Assessment(s.prisoner_id, light, value, amber_at, red_at, factors, why, last_day.isoformat())
