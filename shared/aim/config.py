@@ -36,7 +36,7 @@ class Thresholds(_Strict):
     deviations the routine has fallen'; static factors lower the cut-offs."""
 
     amber: Annotated[float, Field(gt=0)] = 4.0
-    red: Annotated[float, Field(gt=0)] = 5.5
+    red: Annotated[float, Field(gt=0)] = 6.5
 
     @model_validator(mode="after")
     def _amber_below_red(self) -> Thresholds:
@@ -65,11 +65,23 @@ class Silence(_Strict):
     A habit is regular when the person did it on at least ``regular_share`` of their valid days in
     the four weeks before; it has stopped when it did not happen on any of the last ``days`` judged
     days, all of them valid evidence (no outage, lockdown, wing-wide fall or cancellation).
-    ``factors`` such habits stopping together make the light red. ``factors: 0`` switches it off."""
+    ``factors`` such habits stopping together make the light red. ``factors: 0`` switches it off.
+    ``factors_with_rise`` such habits are enough when, over the same days, a sign of distress rose
+    well above the person's usual (refusals, complaints or healthcare requests, visits they cancelled,
+    late-night kiosk use). ``factors_with_rise: 0`` switches that part off."""
 
     factors: Annotated[int, Field(ge=0, le=6)] = 3
+    factors_with_rise: Annotated[int, Field(ge=0, le=6)] = 2
     days: Annotated[int, Field(ge=1, le=7)] = 2
     regular_share: Annotated[float, Field(gt=0, le=1)] = 0.6
+
+    @model_validator(mode="after")
+    def _rise_needs_fewer(self) -> Silence:
+        if self.factors_with_rise and self.factors and self.factors_with_rise > self.factors:
+            raise ValueError(
+                f"silence.factors_with_rise ({self.factors_with_rise}) must not exceed silence.factors ({self.factors})"
+            )
+        return self
 
 
 class Retention(_Strict):

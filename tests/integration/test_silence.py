@@ -25,9 +25,12 @@ DAYS = 24
 ONCE_A_DAY = ((8, "phone_call"), (11, "meal_selected"), (12, "kiosk_login"))
 
 
-def records(index: int) -> list[dict[str, Any]]:
+def records(index: int, with_complaints: bool = False) -> list[dict[str, Any]]:
+    """Everyone's once-a-day habits. The last two days STOPPED does nothing at all, or (with_complaints)
+    stops phoning and picking meals but logs in and submits two complaints a day."""
     day = START + timedelta(days=index)
-    return [
+    last_two = index >= DAYS - 2
+    out = [
         {
             "event_id": f"{p}-{index}-{hour}",
             "type": kind,
@@ -35,12 +38,25 @@ def records(index: int) -> list[dict[str, Any]]:
             "occurred_at": f"{day.isoformat()}T{hour:02d}:{n:02d}:00Z",
         }
         for n, p in enumerate(PRISONERS)
-        if not (p == STOPPED and index >= DAYS - 2)  # the last two days: nothing at all
         for hour, kind in ONCE_A_DAY
+        if not (p == STOPPED and last_two and (not with_complaints or kind != "kiosk_login"))
     ]
+    if with_complaints and last_two:
+        out += [
+            {
+                "event_id": f"{STOPPED}-{index}-complaint-{k}",
+                "type": "complaint_submitted",
+                "prisoner_id": STOPPED,
+                "occurred_at": f"{day.isoformat()}T{13 + k:02d}:00:00Z",
+            }
+            for k in range(2)
+        ]
+    return out
 
 
-def last_morning(config: AimConfig, make_batch: BatchMaker) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def last_morning(
+    config: AimConfig, make_batch: BatchMaker, with_complaints: bool = False
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     with local_aws(config) as stack:
         ddb = stack.clients["dynamodb"]
         activity = DynamoItemStore(stack.resources["activity_table"], ddb)
@@ -58,7 +74,10 @@ def last_morning(config: AimConfig, make_batch: BatchMaker) -> tuple[dict[str, A
         tz = ZoneInfo(config.timezone)
         for i in range(DAYS):
             body = make_batch(
-                records(i), batch_id=f"day-{i}", kiosk_id="K1", created_at=f"{START + timedelta(days=i)}T20:00:00Z"
+                records(i, with_complaints),
+                batch_id=f"day-{i}",
+                kiosk_id="K1",
+                created_at=f"{START + timedelta(days=i)}T20:00:00Z",
             )
             apply_verdict(f"incoming/LEI/K1/d{i}.jsonl", read_batch("k.jsonl", body), activity, config, tz)
             run_scoring(
@@ -95,3 +114,19 @@ def test_with_silence_switched_off_the_same_two_days_are_not_red(make_batch: Bat
     config = AimConfig(establishments=["LEI"], silence=Silence(factors=0))
     s, alerts = last_morning(config, make_batch)
     assert s["light"] != "red" and alerts == []
+
+
+def test_two_habits_stopping_while_complaints_rise_is_red_and_names_the_rise(make_batch: BatchMaker) -> None:
+    # Given someone who stops phoning and picking meals for two days but logs in to complain twice a day
+    s, alerts = last_morning(AimConfig(establishments=["LEI"]), make_batch, with_complaints=True)
+    # Then their light is red, and the reasons name the two habits and the complaints
+    assert s["light"] == "red"
+    assert {r["signal"] for r in s["reasons"] if r["change"] == "stopped"} == {"phone", "selfcare"}
+    rise = [r for r in s["reasons"] if r["signal"] == "distress"]
+    assert rise and rise[0]["change"] == "rose" and rise[0]["observed"] == 4
+    assert "Requests and complaints rose: 4 in the 2 days since" in rise[0]["text"]
+    assert [a["level"] for a in alerts] == ["red"]
+    # And with the rise part switched off the same days are not red
+    off = AimConfig(establishments=["LEI"], silence=Silence(factors_with_rise=0))
+    s_off, alerts_off = last_morning(off, make_batch, with_complaints=True)
+    assert s_off["light"] != "red" and alerts_off == []

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from aim.config import AimConfig
 from aim.domain.activity import Fact
+from aim.domain.assessment import silence_fires
 from aim.domain.features import CHANNELS, FEATURES, NF, F, day_vectors, feature_index, kiosk_hours
-from aim.domain.scoring import ScoreInputs, channel_weights, score
+from aim.domain.scoring import ScoreInputs, ScoreResult, channel_weights, score
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -151,12 +152,22 @@ def test_noisy_but_stable_routine_scores_below_amber():
     assert np.all(result.score < 3.0), result.score
 
 
+def red_by_default(result: ScoreResult, p: int) -> bool:
+    """The default configuration's red: the score at the red line, or a silence."""
+    cfg = AimConfig()
+    by_silence = silence_fires(
+        int(result.silent[p].sum()), int(result.rising[p].sum()), cfg.silence.factors, cfg.silence.factors_with_rise
+    )
+    return bool(result.score[p] >= cfg.thresholds.red) or by_silence
+
+
 @pytest.mark.parametrize("stop_days", [2, 3, 5])
-def test_total_stop_scores_at_least_the_default_red_threshold(stop_days):
+def test_total_stop_is_red_under_the_default_configuration(stop_days):
     counts = steady(2)
     counts[0, -stop_days:, :] = 0
     result = score(inputs(counts))
-    assert result.score[0] >= AimConfig().thresholds.red
+    assert red_by_default(result, 0)
+    assert result.score[0] >= AimConfig().thresholds.amber  # the score alone says something moved
     assert result.score[1] < 0.5
     assert result.window[0] >= stop_days
     drop_channels = [C[n] for n in ("phone", "selfcare", "purposeful", "engagement")]
@@ -279,8 +290,8 @@ def test_a_fall_shared_by_the_whole_group_is_not_evidence_but_one_persons_fall_i
     # Then the shared fall scores about nothing against the group, though it looks like a fall alone,
     assert np.all(together.score[1:] < 1.0)
     assert np.all(alone.score[1:] > together.score[1:] + 1.5)
-    # and the one who stopped still scores red
-    assert together.score[0] >= AimConfig().thresholds.red
+    # and the one who stopped is still red (on the score or on their regular habits stopping)
+    assert red_by_default(together, 0)
 
 
 def test_an_open_day_counts_in_proportion_to_what_the_group_has_sent_so_far():
@@ -424,8 +435,52 @@ def test_three_once_a_day_habits_stopping_for_two_days_are_silent_though_the_sco
     # Then all three are regular habits that stopped
     assert result.silent is not None
     assert _silent_names(result.silent[0]) == {"phone", "engagement", "selfcare"}
-    # While the count-based score alone is below the default red threshold (5.5): few events were lost
-    assert result.score[0] < 5.5
+    # While the count-based score alone is below the default red threshold: few events were lost
+    assert result.score[0] < AimConfig().thresholds.red
+
+
+def test_two_habits_stopping_with_complaints_rising_is_a_silence_with_a_rise():
+    # Given someone who phones, logs in and picks a meal once a day; for two days they stop phoning and
+    # picking meals, still log in, and submit two complaints a day (usually none)
+    counts = once_a_day()
+    counts[0, -2:, F["phone_call"]] = 0
+    counts[0, -2:, F["meal_selected"]] = 0
+    counts[0, -2:, F["complaint_submitted"]] = 2
+    result = score(inputs(counts))
+    cfg = AimConfig().silence
+    # Then two regular habits stopped and the complaints are a rise beside them, with what was seen
+    assert _silent_names(result.silent[0]) == {"phone", "selfcare"}
+    assert _silent_names(result.rising[0]) == {"distress"}
+    assert result.recent[0, C["distress"]] == 4
+    assert result.recent_usual[0, C["distress"]] < 1
+    assert silence_fires(2, 1, cfg.factors, cfg.factors_with_rise)
+    # And without the complaints the same two habits are not enough
+    counts[0, -2:, F["complaint_submitted"]] = 0
+    quiet = score(inputs(counts))
+    assert not quiet.rising[0].any()
+    assert not silence_fires(int(quiet.silent[0].sum()), 0, cfg.factors, cfg.factors_with_rise)
+
+
+def test_complaints_at_someones_usual_level_are_no_rise():
+    # Given someone who usually submits two complaints a day
+    counts = once_a_day()
+    counts[0, :, F["complaint_submitted"]] = 2
+    counts[0, -2:, F["phone_call"]] = 0
+    counts[0, -2:, F["meal_selected"]] = 0
+    # Then two a day during the silence is no rise, and one complaint in the two days is too few
+    assert not score(inputs(counts)).rising.any()
+    low = once_a_day()
+    low[0, -1, F["complaint_submitted"]] = 1
+    assert not score(inputs(low)).rising.any()
+
+
+def test_silence_fires_on_enough_habits_or_fewer_with_a_rise_and_never_when_off():
+    assert silence_fires(3, 0, 3, 2)
+    assert silence_fires(2, 1, 3, 2)
+    assert not silence_fires(2, 0, 3, 2)
+    assert not silence_fires(1, 2, 3, 2)
+    assert not silence_fires(2, 1, 3, 0)  # the rise part switched off
+    assert not silence_fires(6, 3, 0, 2)  # silence switched off altogether
 
 
 def test_one_day_off_is_not_silence_and_neither_is_an_irregular_habit():

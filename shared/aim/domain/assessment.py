@@ -104,3 +104,38 @@ def silence_reasons(stopped: list[int], share: list[float], days: int, judged: d
             }
         )
     return out
+
+
+def silence_fires(stopped: int, rising: int, factors: int, factors_with_rise: int) -> bool:
+    """Whether a silence makes the light red: ``factors`` regular habits stopped, or
+    ``factors_with_rise`` of them with a sign of distress rising over the same days. ``factors: 0``
+    switches silence off altogether; ``factors_with_rise: 0`` switches off the second part."""
+    if not factors:
+        return False
+    return stopped >= factors or (factors_with_rise > 0 and rising > 0 and stopped >= factors_with_rise)
+
+
+def rise_reasons(
+    rising: list[int], observed: list[float], usual: list[float], days: int, judged: date
+) -> list[dict[str, Any]]:
+    """One reason per sign of distress that rose beside a silence, largest rise first."""
+    since = judged - timedelta(days=days - 1)
+    out = []
+    for i in sorted(rising, key=lambda c: -(observed[c] / max(usual[c], 1e-9))):
+        channel = CHANNELS[i]
+        obs, exp = int(round(observed[i])), usual[i]
+        usual_text = f"usually about {exp:.0f}" if exp >= 1 else f"usually {exp:.1f}"
+        out.append(
+            {
+                "factor": channel.factor,
+                "signal": channel.name,
+                "change": "rose",
+                "observed": obs,
+                "expected": round(exp, 1),
+                "window_days": days,
+                "since": since.isoformat(),
+                "text": f"{channel.words.capitalize()} rose: {obs} in the {days} days since {since:%a %d %b} "
+                f"({usual_text})",
+            }
+        )
+    return out

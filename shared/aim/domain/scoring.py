@@ -32,6 +32,8 @@ MIN_PEER_DAYS = 14
 MIN_GROUP_EXPECTED = 8.0  # a group ratio needs this many expected events from the others that day
 SILENCE_BASELINE_DAYS = 28  # days before the silence window that say whether a habit is regular
 MIN_SILENCE_BASELINE = 14  # valid baseline days needed before a habit can be called regular
+SILENCE_RISE_MIN = 2  # a rise beside a silence: at least this many refusals/distress events in its days
+SILENCE_RISE_RATIO = 3.0  # ... and at least this many times the person's usual for those days
 
 Array = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -73,6 +75,9 @@ class ScoreResult:
     judgeable: BoolArray  # [P] enough history of their own, or a new arrival on a peer baseline
     silent: BoolArray  # [P, C] regular habits stopped altogether (see ``silence``)
     regular_share: Array  # [P, C] share of baseline days each channel happened on
+    rising: BoolArray  # [P, C] rise channels well above usual over the silence days (see ``silence``)
+    recent: Array  # [P, C] counts over the valid ones of the silence days
+    recent_usual: Array  # [P, C] what the person usually did over those days (rises: at least the floor)
 
 
 def _poisson_drop(obs: Array, exp: Array) -> Array:
@@ -228,7 +233,7 @@ def score(inputs: ScoreInputs) -> ScoreResult:
         best_exp[better] = np.where(DROP[None, :], exp, rise_exp)[better]
         best_dev[better] = dev[better]
 
-    silent, share = silence(x, valid, judge, inputs.silence_days, inputs.silence_share)
+    silent, share, rising, recent, usual = silence(x, valid, judge, inputs.silence_days, inputs.silence_share)
     silent &= (inputs.channel_weights > 0)[None, :]  # a factor weighted 0 is switched off
     if first is None:
         zeros = np.zeros(n_p)
@@ -243,6 +248,9 @@ def score(inputs: ScoreInputs) -> ScoreResult:
             np.zeros(n_p, dtype=bool),
             np.zeros_like(silent),
             share,
+            np.zeros_like(rising),
+            recent,
+            usual,
         )
     return ScoreResult(
         score=np.maximum(best, 0.0),
@@ -255,30 +263,53 @@ def score(inputs: ScoreInputs) -> ScoreResult:
         judgeable=first.judgeable,
         silent=silent & first.judgeable[:, None],
         regular_share=share,
+        rising=rising & first.judgeable[:, None],
+        recent=recent,
+        recent_usual=usual,
     )
 
 
-def silence(x: Array, valid: BoolArray, judge: int, days: int, regular_share: float) -> tuple[BoolArray, Array]:
-    """([P, C] regular habits stopped altogether, [P, C] share of baseline days each was done on).
+def silence(
+    x: Array, valid: BoolArray, judge: int, days: int, regular_share: float
+) -> tuple[BoolArray, Array, BoolArray, Array, Array]:
+    """([P, C] regular habits stopped altogether, [P, C] share of baseline days each was done on,
+    [P, C] rise channels well above usual over the same days, [P, C] counts over those days (valid
+    ones), [P, C] the person's usual over them).
 
     A drop channel is a regular habit when it happened on at least ``regular_share`` of the person's
     valid days among the 28 before the window (and there are at least 14 such days). It has stopped
     when it did not happen on any of the last ``days`` days and every one of those days is valid
     evidence about the person (no outage, lockdown, wing-wide fall, establishment cancellation). The
     Poisson score needs many lost events; several habits a person keeps almost every day stopping at
-    once is strong evidence after two days even when each habit is only one event a day."""
+    once is strong evidence after two days even when each habit is only one event a day.
+
+    A rise channel (refusals, complaints and healthcare requests, visits they cancelled, late-night
+    use) is rising when, over the valid ones of the same days, it happened at least twice and at least
+    three times the person's usual (never taken below ``RISE_FLOOR`` a day): distress beside a silence."""
     n_p, _, n_c = x.shape
     lo = judge - days + 1
     none = np.zeros((n_p, n_c), dtype=bool)
     if days < 1 or lo - MIN_SILENCE_BASELINE < 0:
-        return none, np.zeros((n_p, n_c))
+        zero = np.zeros((n_p, n_c))
+        return none, zero, none, zero, zero
     b0 = max(0, lo - SILENCE_BASELINE_DAYS)
     base_valid = valid[:, b0:lo, :]
     n_base = base_valid.sum(axis=1)
     share = ((x[:, b0:lo, :] > 0) & base_valid).sum(axis=1) / np.maximum(n_base, 1)
     regular = (n_base >= MIN_SILENCE_BASELINE) & (share >= regular_share) & DROP[None, :]
     stopped = valid[:, lo : judge + 1, :].all(axis=1) & (x[:, lo : judge + 1, :] == 0).all(axis=1)
-    return regular & stopped, share
+    usual = np.where(base_valid, x[:, b0:lo, :], 0.0).sum(axis=1) / np.maximum(n_base, 1)
+    recent_valid = valid[:, lo : judge + 1, :]
+    n_recent = recent_valid.sum(axis=1)
+    recent = np.where(recent_valid, x[:, lo : judge + 1, :], 0.0).sum(axis=1)
+    rise_expected = np.maximum(usual, RISE_FLOOR) * n_recent
+    rising = (
+        ~DROP[None, :]
+        & (n_base >= MIN_SILENCE_BASELINE)
+        & (recent >= SILENCE_RISE_MIN)
+        & (recent >= SILENCE_RISE_RATIO * rise_expected)
+    )
+    return regular & stopped, share, rising, recent, np.where(DROP[None, :], usual * n_recent, rise_expected)
 
 
 def channel_weights(factor_weights: dict[str, float]) -> Array:

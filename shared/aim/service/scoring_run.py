@@ -29,7 +29,15 @@ import numpy.typing as npt
 from aim.config import AimConfig
 from aim.domain import alerts as alerting
 from aim.domain.activity import Fact, changes_key, day_partition, facts_of_day
-from aim.domain.assessment import MIN_EXPECTED_PER_DAY, Assessment, reasons, silence_reasons, static_factors
+from aim.domain.assessment import (
+    MIN_EXPECTED_PER_DAY,
+    Assessment,
+    reasons,
+    rise_reasons,
+    silence_fires,
+    silence_reasons,
+    static_factors,
+)
 from aim.domain.features import CHANNELS, DROP, MEMBERSHIP, F, day_vectors, kiosk_hours
 from aim.domain.ports import AlertPublisher, ItemStore
 from aim.domain.prisoner import PrisonerState
@@ -349,9 +357,12 @@ class ScoringRun:
             else:
                 light = "green"
             stopped = np.flatnonzero(result.silent[p]).tolist()
-            if light != "insufficient" and cfg.silence.factors and len(stopped) >= cfg.silence.factors:
-                # Several regular habits stopped at once: red whatever the score; the score is shown at
-                # least at the red line so the board, escalation and the threshold sweep agree.
+            rising = np.flatnonzero(result.rising[p]).tolist()
+            silent = silence_fires(len(stopped), len(rising), cfg.silence.factors, cfg.silence.factors_with_rise)
+            if light != "insufficient" and silent:
+                # Several regular habits stopped at once (fewer with distress rising): red whatever the
+                # score; the score is shown at least at the red line so the board, escalation and the
+                # threshold sweep agree.
                 light, value = "red", max(value, red_at)
             why = (
                 reasons(
@@ -364,8 +375,12 @@ class ScoringRun:
                 if light in ("red", "amber")
                 else []
             )
-            if light == "red" and cfg.silence.factors and len(stopped) >= cfg.silence.factors:
+            if light == "red" and silent:
                 stop_why = silence_reasons(stopped, result.regular_share[p].tolist(), cfg.silence.days, last_day)
+                if len(stopped) < cfg.silence.factors:  # the rise is part of why: name it
+                    stop_why += rise_reasons(
+                        rising, result.recent[p].tolist(), result.recent_usual[p].tolist(), cfg.silence.days, last_day
+                    )
                 named = {r["signal"] for r in stop_why}
                 why = (stop_why + [r for r in why if r["signal"] not in named])[: max(4, len(stop_why))]
             assessment = Assessment(s.prisoner_id, light, value, amber_at, red_at, factors, why, last_day.isoformat())
