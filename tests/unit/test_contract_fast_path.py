@@ -6,9 +6,11 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
+import aim.domain.batch as batch_module
 import pytest
-from aim.domain.batch import AcceptedRecord, QuarantineError, Reject, parse_json_line, read_batch
+from aim.domain.batch import AcceptedRecord, BatchVerdict, QuarantineError, Reject, parse_json_line, read_batch
 from aim.domain.contract import (
     COMPACT_DETAILS,
     COMPACT_RECORD,
@@ -484,3 +486,92 @@ def test_each_near_miss_of_a_kiosk_line_is_read_as_the_strict_reader_reads_it(ki
     line = NEAR_MISSES[near_miss](kiosk_line)
     lines = [line, line.replace('"E-1"', '"E-2"', 1), line]
     assert fast_read(lines, None) == reference_read(lines, None)
+
+
+# ------------------------------------------------------------------------------------------------
+# A batch whose every line is in the kiosks' layout is read at once (one findall, column by column):
+# it gives what the line-by-line reader gives.
+
+kiosk_lines = plausible_kiosk_records.map(
+    lambda record: json.dumps(kiosk_order(record), separators=(",", ":"), ensure_ascii=False)
+)
+
+
+def read_values(body: bytes, oldest_allowed: datetime | None) -> Any:
+    try:
+        verdict = read_batch("k.jsonl", body, oldest_allowed=oldest_allowed)
+    except QuarantineError as exc:
+        return str(exc)
+    accepted = [(*values(a), a.source) for a in verdict.accepted]
+    return accepted, verdict.rejects, verdict.duplicates_in_batch, verdict.heartbeats, verdict.unknown_types
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    records=st.lists(kiosk_lines, min_size=1, max_size=12) | batches,
+    oldest=st.sampled_from([None, datetime(2026, 11, 1, tzinfo=UTC)]),
+    end=st.sampled_from(["", "\n", "\n\n"]),
+)
+def test_a_batch_read_at_once_is_read_as_the_line_by_line_reader_reads_it(
+    records: list[str], oldest: datetime | None, end: str
+) -> None:
+    head = json.dumps(HEADER | {"record_count": sum(1 for r in records if r.strip())}, separators=(",", ":"))
+    body = ("\n".join([head, *records]) + end).encode()
+    at_once = read_values(body, oldest)
+    with patch("aim.domain.batch._read_compact_batch", return_value=None):
+        line_by_line = read_values(body, oldest)
+    assert at_once == line_by_line
+
+
+def test_a_batch_in_the_kiosks_layout_is_read_at_once() -> None:
+    # Given a batch as a kiosk writes it: records, a heartbeat, a final newline
+    lines = [
+        '{"event_id":"E-1","type":"kiosk_login","prisoner_id":"A1234BC","occurred_at":"2026-11-20T08:00:00Z"}',
+        '{"event_id":"E-2","type":"phone_call","prisoner_id":"A1234BC","occurred_at":"2026-11-20T08:01:00+00:00",'
+        '"detail":{"duration_s":60}}',
+        '{"event_id":"HB-1","type":"kiosk_heartbeat","occurred_at":"2026-11-20T08:02:00Z"}',
+    ]
+    body = batch(lines) + b"\n"
+    text = body.decode()
+    # When it is read, Then the whole-batch path reads it, and gives what the line-by-line reader gives
+    verdict = BatchVerdict(header=None)  # type: ignore[arg-type]  # not read here
+    assert batch_module._read_compact_batch(text, text.split("\n"), CREATED, None, verdict) == 3
+    verdict = read_batch("k.jsonl", body)
+    assert [(a.line, a.event_id, a.prisoner_id, a.detail, a.kind) for a in verdict.accepted] == [
+        (2, "E-1", "A1234BC", "", "prisoner"),
+        (3, "E-2", "A1234BC", '{"duration_s":60}', "prisoner"),
+        (4, "HB-1", None, "", "heartbeat"),
+    ]
+    assert read_values(body, None) == _line_by_line(body)
+
+
+def _line_by_line(body: bytes) -> Any:
+    with patch("aim.domain.batch._read_compact_batch", return_value=None):
+        return read_values(body, None)
+
+
+@pytest.mark.parametrize(
+    "odd_one",
+    [
+        "",  # a blank line
+        '{"event_id":"E-1","type":"kiosk_login","prisoner_id":"A1234BC","occurred_at":"2026-11-20T08:05:00Z"}',
+        '{"event_id":"E-3","type":"kiosk_login","prisoner_id":"A1234BC","occurred_at":"2026-11-20T09:30:00Z"}',  # late
+        '{"event_id":"E-3","type":"kiosk_login","occurred_at":"2026-11-20T08:05:00Z"}',  # no prisoner
+        '{"event_id":"E-3","type":"kiosk_heartbeat","prisoner_id":"A1234BC","occurred_at":"2026-11-20T08:05:00Z"}',
+        '{"event_id":"E-3","type":"mystery","prisoner_id":"A1234BC","occurred_at":"2026-11-20T08:05:00Z"}',
+        '{"event_id":"E-3","type":"kiosk_login","prisoner_id":"A1234BC","occurred_at":"2026-13-20T08:05:00Z"}',
+        '{"event_id":"E-3","type":"activity_missed","prisoner_id":"A1234BC","occurred_at":"2026-11-20T08:05:00Z"}',
+        '{"event_id":"E-3","type":"kiosk_login","prisoner_id":"A1234BC","occurred_at":"2026-11-20T08:05:00Z"}\r',
+        '{"event_id":"E-3", "type":"kiosk_login","prisoner_id":"A1234BC","occurred_at":"2026-11-20T08:05:00Z"}',
+    ],
+)
+def test_one_line_the_fast_checks_cannot_vouch_for_sends_the_batch_line_by_line(odd_one: str) -> None:
+    good = '{"event_id":"E-1","type":"kiosk_login","prisoner_id":"A1234BC","occurred_at":"2026-11-20T08:00:00Z"}'
+    records = [good, odd_one, good.replace("E-1", "E-9")]
+    head = json.dumps(HEADER | {"record_count": sum(1 for r in records if r.strip())}, separators=(",", ":"))
+    body = "\n".join([head, *records]).encode()
+    lines = body.decode().split("\n")
+    verdict = BatchVerdict(header=None)  # type: ignore[arg-type]  # not read here
+    assert batch_module._read_compact_batch(body.decode(), lines, CREATED, None, verdict) is None
+    assert verdict.accepted == []
+    assert read_values(body, None) == _line_by_line(body)

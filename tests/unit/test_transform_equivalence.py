@@ -15,14 +15,20 @@ from zoneinfo import ZoneInfo
 import pytest
 from aim.domain.activity import (
     PACK_DIGEST_CHARS,
+    PACK_ZLIB_LEVEL,
     DayPack,
     Fact,
+    _columns,
+    _per_record,
     batch_days,
+    batch_packs,
     facts_by_day,
+    facts_from_pack,
     facts_from_verdict,
     pack_items,
     pack_sk,
 )
+from aim.domain.batch import AcceptedRecord
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -74,7 +80,7 @@ def _ref_json(rows: list[list[Any]]) -> bytes:
 
 
 def _ref_encode(rows: list[list[Any]]) -> bytes:
-    return zlib.compress(_ref_json(rows), 6)
+    return zlib.compress(_ref_json(rows), PACK_ZLIB_LEVEL)
 
 
 def _ref_chunks(rows: list[list[Any]], limit: int) -> list[tuple[int, bytes]]:
@@ -222,3 +228,110 @@ def test_facts_of_one_zone_are_right_whatever_other_zones_were_seen_before() -> 
     )
     for tz in [ZoneInfo("Europe/London"), ZoneInfo("UTC"), ZoneInfo.no_cache("Europe/London"), ZoneInfo("UTC")]:
         assert facts_from_verdict(verdict, tz)[0].local_date == moment.astimezone(tz).date()  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------------
+# batch_packs: a batch's packs made in one pass (what ingest runs), against the reference facts,
+# grouping and pack_items. Records as read_batch holds them: contract types with contract-shaped
+# ids (their JSON needs no escapes), unknown types of any text.
+
+contract_ids = st.from_regex(r"[A-Za-z0-9._:-]{1,10}", fullmatch=True)
+prison_numbers = st.sampled_from(["A1234BC", "B0001AA", "Z9999ZZ"])
+
+
+@st.composite
+def accepted_records(draw: st.DrawFn) -> AcceptedRecord:
+    kind = draw(st.sampled_from(["prisoner", "prisoner", "heartbeat", "unknown"]))
+    if kind == "prisoner":
+        type_, prisoner = draw(st.sampled_from(["kiosk_login", "phone_call", "visit_cancelled"])), draw(prison_numbers)
+    elif kind == "heartbeat":
+        type_, prisoner = "kiosk_heartbeat", None
+    else:
+        type_, prisoner = (
+            draw(st.sampled_from(["hologram_booked"]) | texts.filter(bool)),
+            draw(st.none() | prison_numbers),
+        )
+    whole = draw(st.booleans())
+    moment = draw(moments | near_moments)
+    return AcceptedRecord(
+        draw(st.integers(2, 99)),
+        draw(contract_ids),
+        type_,
+        prisoner,
+        moment.replace(microsecond=0) if whole else moment,
+        draw(st.just("") | texts.map(lambda x: json.dumps({"x": x}, ensure_ascii=False))),
+        kind,  # type: ignore[arg-type]
+        None,
+    )
+
+
+batch_verdicts = st.builds(
+    lambda kiosk, batch_id, accepted: SimpleNamespace(
+        header=SimpleNamespace(establishment="LEI", kiosk_id=kiosk, batch_id=batch_id), accepted=accepted
+    ),
+    st.sampled_from(["K1", "K-A-2"]),
+    st.sampled_from(["B1", "b.2"]),
+    st.lists(accepted_records(), max_size=30)
+    | st.lists(accepted_records().filter(lambda a: a.kind != "unknown"), max_size=30),
+)
+
+
+def reference_packs(verdict: Any, tz: ZoneInfo, retention: int, limit: int) -> list[DayPack] | str:
+    h = verdict.header
+    try:
+        return [
+            ref_pack_items("LEI", h.kiosk_id, h.batch_id, day, day_facts, retention, limit)
+            for day, day_facts in sorted(ref_facts_by_day(ref_facts_from_verdict(verdict, tz)).items())
+        ]
+    except ValueError as exc:
+        return str(exc)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    verdict=batch_verdicts,
+    tz=st.sampled_from(ZONES),
+    limit=st.sampled_from([60, 150, 400, 350_000]),
+    retention=st.integers(1, 400),
+)
+def test_batch_packs_are_the_reference_packs_byte_for_byte(
+    verdict: Any, tz: ZoneInfo, limit: int, retention: int
+) -> None:
+    try:
+        packs: list[DayPack] | str = batch_packs(verdict, tz, retention, limit)
+    except ValueError as exc:
+        packs = str(exc)
+    assert packs == reference_packs(verdict, tz, retention, limit)
+    if isinstance(packs, list):  # And each change set expires with its pack: retention after the day's latest fact
+        latest = ref_batch_days(ref_facts_from_verdict(verdict, tz))
+        for p in packs:
+            assert {i["expires_at"] for i in p.items} == {int((latest[p.day] + timedelta(days=retention)).timestamp())}
+
+
+@settings(max_examples=300, deadline=None)
+@given(verdict=batch_verdicts, tz=st.sampled_from(ZONES))
+def test_the_column_path_gives_what_the_per_record_path_gives(verdict: Any, tz: ZoneInfo) -> None:
+    if not verdict.accepted:
+        return
+    columns = _columns(verdict.accepted, verdict.header.kiosk_id, tz, {})
+    per_record = _per_record(verdict.accepted, verdict.header.kiosk_id, tz, {})
+    assert columns is None or columns == per_record
+    whole_seconds = all(a.occurred_at.microsecond == 0 for a in verdict.accepted)
+    if whole_seconds and all(a.kind != "unknown" for a in verdict.accepted):
+        assert columns is not None  # the common batch takes the column path
+
+
+def test_a_pack_written_at_level_6_still_reads() -> None:
+    # Given a pack as written before packs were compressed at PACK_ZLIB_LEVEL (level 6)
+    moment = datetime(2026, 7, 1, 9, 30, tzinfo=UTC)
+    verdict = SimpleNamespace(
+        header=SimpleNamespace(establishment="LEI", kiosk_id="K1", batch_id="B1"),
+        accepted=[AcceptedRecord(2, "E1", "phone_call", "A1234BC", moment, '{"duration_s":5}', "prisoner", None)],
+    )
+    (pack,) = batch_packs(verdict, ZoneInfo("Europe/London"), 30)  # type: ignore[arg-type]
+    (item,) = pack.items
+    old = item | {"f": zlib.compress(zlib.decompress(item["f"]), 6)}
+    assert old["f"] != item["f"]
+    # When it is read, Then it gives the same facts
+    assert facts_from_pack(old) == facts_from_pack(item)
+    assert facts_from_pack(old)[0].occurred_at == moment

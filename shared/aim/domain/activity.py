@@ -22,12 +22,15 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
+from itertools import repeat
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from operator import floordiv
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from aim.domain.batch import BatchVerdict
+from aim.domain.batch import AcceptedRecord, BatchVerdict
 
 PACK_PREFIX = "~B#"
 # Compressed bytes of facts in one pack chunk: DynamoDB items max 400 KB, keys and attributes included.
@@ -218,21 +221,33 @@ def _json(rows: list[list[Any]]) -> bytes:
     return _ENCODER.encode(rows).encode("utf-8")
 
 
-def _encode(rows: list[list[Any]]) -> bytes:
-    return zlib.compress(_json(rows), 6)
+# Level 1: about a third less CPU than level 6 for packs of a few KB, for about a tenth more bytes
+# (issue 5). Any level reads back with zlib.decompress, so packs written at level 6 still read.
+PACK_ZLIB_LEVEL = 1
 
 
-def _chunks(rows: list[list[Any]], limit: int, text: bytes | None = None) -> list[tuple[int, bytes]]:
+def _join_rows(row_texts: list[str]) -> bytes:
+    """``_json`` of rows given each row's own ``_json`` text."""
+    return ("[" + ",".join(row_texts) + "]").encode("utf-8")
+
+
+def _chunks(
+    rows: list[Any], limit: int, text: bytes | None = None, encode: Callable[[Any], bytes] = _json
+) -> list[tuple[int, bytes]]:
     """The fewest near-equal runs of ``rows`` (in order) that each compress to at most ``limit`` bytes:
-    a function of the rows alone, so the same facts always give the same chunks. ``text``: the rows'
-    ``_json``, when the caller has it already."""
-    whole = zlib.compress(_json(rows) if text is None else text, 6)
+    a function of the rows alone, so the same facts always give the same chunks. ``encode``: the JSON
+    of a run of rows (``_json`` of row lists, or ``_join_rows`` of row texts); ``text``: the JSON of all
+    the rows, when the caller has it already."""
+    whole = zlib.compress(encode(rows) if text is None else text, PACK_ZLIB_LEVEL)
     if len(whole) <= limit:
         return [(len(rows), whole)]
     for k in range(max(2, -(-len(whole) // limit)), len(rows) + 1):
         size, extra = divmod(len(rows), k)
         bounds = [i * size + min(i, extra) for i in range(k + 1)]
-        encoded = [(bounds[i + 1] - bounds[i], _encode(rows[bounds[i] : bounds[i + 1]])) for i in range(k)]
+        encoded = [
+            (bounds[i + 1] - bounds[i], zlib.compress(encode(rows[bounds[i] : bounds[i + 1]]), PACK_ZLIB_LEVEL))
+            for i in range(k)
+        ]
         if all(len(blob) <= limit for _, blob in encoded):
             return encoded
     raise ValueError("a single fact does not fit in a pack chunk")
@@ -298,6 +313,129 @@ def pack_items(
         for n, (count, blob) in enumerate(_chunks(rows, limit, text))
     ]
     return DayPack(day, f"{ref}#{digest}", items, len(rows))
+
+
+def batch_packs(
+    verdict: BatchVerdict, tz: ZoneInfo, retention_days: int, limit: int = PACK_CHUNK_BYTES
+) -> list[DayPack]:
+    """The packs of a batch, one per local day in day order: what ``pack_items`` gives for each day
+    of ``facts_by_day(facts_from_verdict(verdict, tz))``, made without a Fact per record (issue 5).
+    The change set of a day expires with its pack (``expires_at`` of the pack's items:
+    ``retention_days`` after the day's latest fact)."""
+    accepted = verdict.accepted
+    if not accepted:
+        return []
+    header = verdict.header
+    establishment, kiosk_id, batch_id = header.establishment, header.kiosk_id, header.batch_id
+    day_of_quarter = _DAY_OF_EPOCH_QUARTER.get(tz)
+    if day_of_quarter is None or len(day_of_quarter) > _DAY_CACHE_QUARTERS:
+        day_of_quarter = _DAY_OF_EPOCH_QUARTER[tz] = {}
+    by_day = _columns(accepted, kiosk_id, tz, day_of_quarter) or _per_record(accepted, kiosk_id, tz, day_of_quarter)
+    ref = batch_ref(kiosk_id, batch_id)
+    packs = []
+    for day in sorted(by_day):
+        keys, row_texts, latest = by_day[day]
+        if len(keys) > 1:
+            row_texts = list(map(row_texts.__getitem__, sorted(range(len(keys)), key=keys.__getitem__)))  # stable
+        text = _join_rows(row_texts)
+        digest = hashlib.sha256(text).hexdigest()[:PACK_DIGEST_CHARS]
+        expires = latest + retention_days * 86400
+        pk = day_partition(establishment, day)
+        items = [
+            {"pk": pk, "sk": pack_sk(kiosk_id, batch_id, digest, n), "f": blob, "n": count, "expires_at": expires}
+            for n, (count, blob) in enumerate(_chunks(row_texts, limit, text, _join_rows))
+        ]
+        packs.append(DayPack(day, f"{ref}#{digest}", items, len(row_texts)))
+    return packs
+
+
+# A local day's facts of one batch: their identities (Fact.sk), their rows' JSON texts, and the
+# latest fact's whole seconds since the epoch.
+_DayRows = tuple[list[str], list[str], int]
+
+
+def _per_record(
+    accepted: list[AcceptedRecord], kiosk_id: str, tz: ZoneInfo, day_of_quarter: dict[int, date]
+) -> dict[date, _DayRows]:
+    """``_columns`` for any accepted records, one record at a time."""
+    utc, epoch_days, encode = UTC, _EPOCH_ORDINAL, _ENCODER.encode
+    out: dict[date, _DayRows] = {}
+    for _line, event_id, type_, prisoner, occurred, detail, _kind, _source in accepted:
+        if occurred.tzinfo is not utc:
+            occurred = occurred.astimezone(utc)
+        seconds = (  # whole seconds since the epoch, floored, from the calendar fields
+            (occurred.toordinal() - epoch_days) * 86400 + occurred.hour * 3600 + occurred.minute * 60 + occurred.second
+        )
+        quarter = seconds // 900  # local dates change only at whole quarter hours of UTC (facts_from_verdict)
+        day = day_of_quarter.get(quarter)
+        if day is None:
+            day = day_of_quarter[quarter] = occurred.astimezone(tz).date()
+        if type_ == "kiosk_heartbeat":
+            key = f"~K#{kiosk_id}#{event_id}"
+        elif prisoner is None:
+            key = f"~U#{event_id}"
+        else:
+            key = f"{prisoner}#{event_id}"
+        row = encode([prisoner, event_id, type_, seconds, detail])
+        held = out.get(day)
+        if held is None:
+            out[day] = ([key], [row], seconds)
+        else:
+            held[0].append(key)
+            held[1].append(row)
+            if seconds > held[2]:
+                out[day] = (held[0], held[1], seconds)
+    return out
+
+
+def _columns(
+    accepted: list[AcceptedRecord], kiosk_id: str, tz: ZoneInfo, day_of_quarter: dict[int, date]
+) -> dict[date, _DayRows] | None:
+    """What ``_per_record`` gives, made column by column with C-level ``map``s, for records of
+    contract types (their event_id, type and prisoner need no JSON escapes: the contract's patterns)
+    at whole seconds within about 270 years of 1970 (where a float timestamp is exact); else None."""
+    _lines, event_ids, types, prisoners, occurred, details, kinds, _sources = zip(*accepted, strict=True)
+    if "unknown" in kinds:
+        return None  # an unknown type may be any text: _per_record encodes it
+    stamps = list(map(datetime.timestamp, occurred))
+    if not all(map(float.is_integer, stamps)) or max(stamps) >= 2.0**33 or min(stamps) <= -(2.0**33):
+        return None
+    seconds = list(map(int, stamps))
+    days: list[date] = list(map(day_of_quarter.get, map(floordiv, seconds, repeat(900))))  # type: ignore[arg-type]
+    if None in days:  # a quarter hour not seen yet
+        for i, day in enumerate(days):
+            if day is None:
+                quarter = seconds[i] // 900
+                held = day_of_quarter.get(quarter)
+                if held is None:
+                    held = day_of_quarter[quarter] = occurred[i].astimezone(tz).date()
+                days[i] = held
+    # identities: "{prisoner}#{event_id}", "~K#{kiosk}#{event_id}" for a heartbeat (f-strings: str.format
+    # costs several times more)
+    heartbeat_key = {"kiosk_heartbeat": f"~K#{kiosk_id}"}.get
+    keys = [f"{who}#{e}" for who, e in zip(map(heartbeat_key, types, prisoners), event_ids, strict=True)]
+    row_texts = [
+        f'["{p}","{e}","{t}",{s},{d}]' if p is not None else f'[null,"{e}","{t}",{s},{d}]'
+        for p, e, t, s, d in zip(prisoners, event_ids, types, seconds, map(encode_basestring, details), strict=True)
+    ]
+    first = days[0]
+    if days.count(first) == len(days):
+        return {first: (keys, row_texts, max(seconds))}
+    out: dict[date, _DayRows] = {}
+    for i, day in enumerate(days):
+        held = out.get(day)
+        if held is None:
+            out[day] = ([keys[i]], [row_texts[i]], seconds[i])
+        else:
+            held[0].append(keys[i])
+            held[1].append(row_texts[i])
+            if seconds[i] > held[2]:
+                out[day] = (held[0], held[1], seconds[i])
+    return out
+
+
+# zone -> UTC quarter hour (whole quarters since the epoch, floored) -> local date
+_DAY_OF_EPOCH_QUARTER: dict[ZoneInfo, dict[int, date]] = {}
 
 
 def facts_from_pack(item: dict[str, Any]) -> list[Fact]:

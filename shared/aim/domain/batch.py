@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import islice
-from typing import Any, Literal
+from itertools import islice, repeat
+from operator import itemgetter
+from typing import Any, Literal, NamedTuple
 
 from pydantic import ValidationError
 from pydantic_core import from_json
@@ -50,34 +52,28 @@ class Reject:
     event_id: str | None = None
 
 
-class AcceptedRecord:
+RecordKind = Literal["prisoner", "heartbeat", "unknown"]
+
+
+class _AcceptedFields(NamedTuple):
+    line: int
+    event_id: str
+    type: str
+    prisoner_id: str | None
+    occurred_at: datetime
+    detail: str  # canonical compact JSON of the validated detail, "" when empty
+    kind: RecordKind
+    source: Any  # the model, or the JSON object (or line) it validates from
+
+
+class AcceptedRecord(_AcceptedFields):
     """One record that met the contract, held as the values facts are made of.
 
     ``record`` is its pydantic model, built only when asked for: building one per record
-    was most of the transform's cost (issue 5).
-    """
+    was most of the transform's cost (issue 5). A tuple, so that a batch's records are made and
+    read without Python-level constructors or attribute look-ups (issue 5)."""
 
-    __slots__ = ("line", "event_id", "type", "prisoner_id", "occurred_at", "detail", "kind", "_source")
-
-    def __init__(
-        self,
-        line: int,
-        event_id: str,
-        type: str,  # noqa: A002  # the contract's own name for it
-        prisoner_id: str | None,
-        occurred_at: datetime,
-        detail: str,
-        kind: RecordKind,
-        source: AnyRecord | dict[str, Any] | str,
-    ) -> None:
-        self.line = line
-        self.event_id = event_id
-        self.type = type
-        self.prisoner_id = prisoner_id
-        self.occurred_at = occurred_at
-        self.detail = detail  # canonical compact JSON of the validated detail, "" when empty
-        self.kind = kind
-        self._source = source  # the model, or the JSON object (or line) it validates from
+    __slots__ = ()
 
     @classmethod
     def from_model(cls, line: int, record: AnyRecord) -> AcceptedRecord:
@@ -96,25 +92,26 @@ class AcceptedRecord:
 
     @property
     def record(self) -> AnyRecord:
-        source = self._source
+        source = self.source
         if isinstance(source, str):  # a line in the kiosks' compact layout: valid JSON, no duplicate keys
             source = from_json(source)
         if isinstance(source, dict):
             return RECORD_ADAPTER.validate_python(source)
-        return source
+        return source  # type: ignore[no-any-return]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AcceptedRecord):
             return NotImplemented
         return self.line == other.line and self.record == other.record
 
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"AcceptedRecord(line={self.line}, event_id={self.event_id!r}, type={self.type!r})"
-
-
-RecordKind = Literal["prisoner", "heartbeat", "unknown"]
 
 
 @dataclass
@@ -126,11 +123,14 @@ class BatchVerdict:
 
     @property
     def unknown_types(self) -> int:
-        return sum(1 for a in self.accepted if a.kind == "unknown")
+        return list(map(_kind, self.accepted)).count("unknown")
 
     @property
     def heartbeats(self) -> int:
-        return sum(1 for a in self.accepted if a.kind == "heartbeat")
+        return list(map(_kind, self.accepted)).count("heartbeat")
+
+
+_kind = itemgetter(6)  # AcceptedRecord.kind
 
 
 def decode_body(key: str, body: bytes, max_decompressed: int = MAX_DECOMPRESSED_BYTES) -> str:
@@ -277,77 +277,79 @@ def read_batch(
     # judged once every line has been read, as before, so that a broken line anywhere in the
     # batch quarantines it before any record is validated by the models.
     pending: list[tuple[int, Any, PlainRecord | AcceptedRecord | None]] = []
-    count = 0  # record (non-blank) lines
-    n = 1
-    for raw in islice(lines, 1, None):
-        n += 1
-        # Fastest path: a line in the kiosks' own compact layout (contract.COMPACT_RECORD).
-        match = compact(raw) if len(raw) <= MAX_LINE_BYTES else None
-        if match is not None:
-            event_id, record_type, prisoner_id, occurred, detail_body = match.groups()
-            details = known_details(record_type)
-            if details is not None and (prisoner_id is None) is (record_type == "kiosk_heartbeat"):
-                detail = details.get(detail_body, _UNSEEN)
-                if detail is _UNSEEN:
-                    detail = compact_detail(record_type, detail_body)
-                if detail is not None:
-                    try:
-                        occurred_at = from_iso(occurred)
-                    except ValueError:
-                        pass  # e.g. month 13: read below, where the model words the reason
-                    else:
-                        count += 1
-                        record = AcceptedRecord(
-                            n,
-                            event_id,
-                            record_type,
-                            prisoner_id,
-                            occurred_at,
-                            detail,
-                            "heartbeat" if prisoner_id is None else "prisoner",
-                            raw,
-                        )
-                        if pending:
-                            pending.append((n, None, record))
-                        elif occurred_at > latest_allowed:
-                            rejects.append(Reject(n, _LATER, event_id))
-                        elif oldest_allowed is not None and occurred_at < oldest_allowed:
-                            rejects.append(Reject(n, _OLDER, event_id))
-                        elif event_id in seen:
-                            verdict.duplicates_in_batch += 1
+    count = _read_compact_batch(text, lines, latest_allowed, oldest_allowed, verdict)
+    if count is None:  # some line needs the per-line reader: read the batch line by line
+        count = 0  # record (non-blank) lines
+        n = 1
+        for raw in islice(lines, 1, None):
+            n += 1
+            # Fastest path: a line in the kiosks' own compact layout (contract.COMPACT_RECORD).
+            match = compact(raw) if len(raw) <= MAX_LINE_BYTES else None
+            if match is not None:
+                event_id, record_type, prisoner_id, occurred, detail_body = match.groups()
+                details = known_details(record_type)
+                if details is not None and (prisoner_id is None) is (record_type == "kiosk_heartbeat"):
+                    detail = details.get(detail_body, _UNSEEN)
+                    if detail is _UNSEEN:
+                        detail = compact_detail(record_type, detail_body)
+                    if detail is not None:
+                        try:
+                            occurred_at = from_iso(occurred)
+                        except ValueError:
+                            pass  # e.g. month 13: read below, where the model words the reason
                         else:
-                            seen.add(event_id)
-                            admit(record)
-                        continue
-        if not raw or raw.isspace():
-            continue  # a blank line: not a record, not counted
-        count += 1
-        raw = raw.rstrip("\r")
-        if len(raw) > MAX_LINE_BYTES:
-            _check_count(header, lines)
-            raise QuarantineError(f"line {n} is longer than {MAX_LINE_BYTES} bytes")
-        # Fast path: pydantic-core's JSON parser, trusted only for a plain valid record with no
-        # escapes whose every JSON string survived parsing (so no key was duplicated). Any other
-        # line is parsed again by the strict decoder, which words the quarantine reason.
-        plain = None
-        try:
-            obj = from_json(raw, allow_inf_nan=False)
-        except (ValueError, TypeError):
-            pass
-        else:
-            if type(obj) is dict and "\\" not in raw:
-                plain = plain_record(obj)
-                if plain is not None and raw.count('"') != 2 * plain.strings:
-                    plain = None
-        if plain is None:
-            try:
-                obj = parse_json_line(raw)
-            except (ValueError, RecursionError) as exc:
+                            count += 1
+                            record = AcceptedRecord(
+                                n,
+                                event_id,
+                                record_type,
+                                prisoner_id,
+                                occurred_at,
+                                detail,
+                                "heartbeat" if prisoner_id is None else "prisoner",
+                                raw,
+                            )
+                            if pending:
+                                pending.append((n, None, record))
+                            elif occurred_at > latest_allowed:
+                                rejects.append(Reject(n, _LATER, event_id))
+                            elif oldest_allowed is not None and occurred_at < oldest_allowed:
+                                rejects.append(Reject(n, _OLDER, event_id))
+                            elif event_id in seen:
+                                verdict.duplicates_in_batch += 1
+                            else:
+                                seen.add(event_id)
+                                admit(record)
+                            continue
+            if not raw or raw.isspace():
+                continue  # a blank line: not a record, not counted
+            count += 1
+            raw = raw.rstrip("\r")
+            if len(raw) > MAX_LINE_BYTES:
                 _check_count(header, lines)
-                raise QuarantineError(f"not valid JSON Lines: line {n}: {str(exc)[:120]}") from None
-            if type(obj) is dict:
-                plain = plain_record(obj)
-        pending.append((n, obj, plain))
+                raise QuarantineError(f"line {n} is longer than {MAX_LINE_BYTES} bytes")
+            # Fast path: pydantic-core's JSON parser, trusted only for a plain valid record with no
+            # escapes whose every JSON string survived parsing (so no key was duplicated). Any other
+            # line is parsed again by the strict decoder, which words the quarantine reason.
+            plain = None
+            try:
+                obj = from_json(raw, allow_inf_nan=False)
+            except (ValueError, TypeError):
+                pass
+            else:
+                if type(obj) is dict and "\\" not in raw:
+                    plain = plain_record(obj)
+                    if plain is not None and raw.count('"') != 2 * plain.strings:
+                        plain = None
+            if plain is None:
+                try:
+                    obj = parse_json_line(raw)
+                except (ValueError, RecursionError) as exc:
+                    _check_count(header, lines)
+                    raise QuarantineError(f"not valid JSON Lines: line {n}: {str(exc)[:120]}") from None
+                if type(obj) is dict:
+                    plain = plain_record(obj)
+            pending.append((n, obj, plain))
 
     if count != header.record_count:
         _check_count(header, lines)
@@ -397,6 +399,98 @@ def read_batch(
         seen.add(record.event_id)
         admit(record)
     return verdict
+
+
+# Every record line of a batch at once: COMPACT_RECORD, one line each (a line with "\r" or blanks
+# around it does not match, and such a batch is read line by line).
+_COMPACT_LINES = re.compile("^" + COMPACT_RECORD.pattern + "$", re.MULTILINE)
+
+
+def _read_compact_batch(
+    text: str,
+    lines: list[str],
+    latest_allowed: datetime,
+    oldest_allowed: datetime | None,
+    verdict: BatchVerdict,
+) -> int | None:
+    """Read a batch whose every record line is in the kiosks' compact layout, vouched for by the fast
+    checks, inside the batch's time range and not repeated: the number of record lines, or None, with
+    ``verdict`` untouched, for the line-by-line reader to read the batch (a blank line, another
+    layout, a type or detail only the models can judge, a reject, a repeat).
+
+    Gives what the line-by-line reader gives, with every per-record step done by C-level ``map``s over
+    one ``findall`` rather than by Python code per record (issue 5)."""
+    last = len(lines) - 1  # index of the last line
+    expected = last if lines[last] else last - 1  # record lines, if none is blank but a final empty one
+    if expected <= 0:
+        return None
+    rest = text[len(lines[0]) + 1 :]
+    if len(rest) > MAX_LINE_BYTES and max(map(len, lines)) > MAX_LINE_BYTES:
+        return None
+    matches = _COMPACT_LINES.findall(rest)
+    if len(matches) != expected:
+        return None  # some line is not in the layout: each match is one whole line
+    event_ids, types, prisoners, stamps, bodies = zip(*matches, strict=True)  # columns
+    if len(set(event_ids)) != expected:
+        return None  # a repeat: the line-by-line reader counts it
+    # "" (no prisoner) is a heartbeat's, and only a heartbeat's; any other pairing is for the models
+    kinds = list(map(_KIND_OF.get, zip(types, map(bool, prisoners), strict=True)))
+    if None in kinds:
+        return None
+    details = list(map(_COMPACT_DETAIL_OF.get, zip(types, bodies, strict=True), repeat(_UNSEEN)))
+    if _UNSEEN in details:
+        details = list(map(_compact_detail_of, types, bodies))
+    if None in details:
+        return None
+    try:
+        occurred = list(map(datetime.fromisoformat, stamps))
+    except ValueError:
+        return None  # e.g. month 13: the line-by-line reader has the model word the reason
+    if max(occurred) > latest_allowed or (oldest_allowed is not None and min(occurred) < oldest_allowed):
+        return None  # a reject: the line-by-line reader words it
+    verdict.accepted = list(
+        map(
+            tuple.__new__,
+            repeat(AcceptedRecord),
+            zip(
+                range(2, expected + 2),
+                event_ids,
+                types,
+                map(_NO_PRISONER.get, prisoners, prisoners),  # "" -> None
+                occurred,
+                details,
+                kinds,
+                islice(lines, 1, expected + 1),
+                strict=True,
+            ),
+        )
+    )
+    return expected
+
+
+_NO_PRISONER: dict[str, None] = {"": None}
+# (type, has a prisoner) -> the record's kind, for the pairings the fast checks accept
+_KIND_OF: dict[tuple[str, bool], RecordKind] = {
+    (t, True): "prisoner" for t in COMPACT_DETAILS if t != "kiosk_heartbeat"
+}
+_KIND_OF[("kiosk_heartbeat", False)] = "heartbeat"
+# (type, detail body as COMPACT_LINES gives it, "" when absent or {}) -> compact_detail's verdict
+_COMPACT_DETAIL_OF: dict[tuple[str, str], str | None] = {}
+_COMPACT_DETAIL_OF_SIZE = 8192
+
+
+def _compact_detail_of(record_type: str, body: str) -> str | None:
+    key = (record_type, body)
+    known = _COMPACT_DETAIL_OF.get(key, _UNSEEN)
+    if known is not _UNSEEN:
+        return known  # type: ignore[no-any-return]
+    if record_type not in COMPACT_DETAILS:
+        return None  # an unknown type: the models judge it
+    detail = compact_detail(record_type, body or None)
+    if len(_COMPACT_DETAIL_OF) >= _COMPACT_DETAIL_OF_SIZE:
+        _COMPACT_DETAIL_OF.clear()
+    _COMPACT_DETAIL_OF[key] = detail
+    return detail
 
 
 _UNSEEN: Any = object()  # a detail body not in contract.COMPACT_DETAILS yet

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from aim.config import AimConfig
-from aim.domain.activity import batch_days, changes_key, facts_by_day, facts_from_verdict, pack_items
+from aim.domain.activity import batch_packs, changes_key
 from aim.domain.batch import BatchVerdict, QuarantineError, read_batch
 from aim.domain.ports import ItemStore, ObjectStore
 
@@ -132,28 +132,23 @@ def apply_verdict(
     re-upload); ``records_applied`` is the rest. An event repeated from *another* batch is not looked
     up at ingest: it is stored in this batch's pack, counted as applied, and counts once when the
     scorer reads the day (``facts_of_day``: the copy from the batch whose ref sorts first wins)."""
-    facts = facts_from_verdict(verdict, tz)
     header = verdict.header
-    retention = config.retention.activity_days
-    packs = [
-        pack_items(header.establishment, header.kiosk_id, header.batch_id, day, day_facts, retention)
-        for day, day_facts in sorted(facts_by_day(facts).items())
-    ]
+    packs = batch_packs(verdict, tz, config.retention.activity_days)
     keys = [changes_key(header.establishment, p.day) for p in packs]
     recorded = activity.existing(keys, attributes=("batches",)) if packs else {}
     todo = [p for p, k in zip(packs, keys, strict=True) if p.member not in recorded.get(k, {}).get("batches", ())]
     activity.put_many(item for p in todo for item in p.items)
-    latest = batch_days(facts)
     for p in todo:  # after every pack is stored: a crash before this leaves the day to a retry
         pk, sk = changes_key(header.establishment, p.day)
-        activity.add_to_set(pk, sk, "batches", {p.member}, int((latest[p.day] + timedelta(days=retention)).timestamp()))
+        # expires with the day's pack: retention after the latest fact of the day
+        activity.add_to_set(pk, sk, "batches", {p.member}, p.items[0]["expires_at"])
     applied = sum(p.facts for p in todo)
     return IngestOutcome(
         key=key,
         status="applied",
         establishment=verdict.header.establishment,
         applied=applied,
-        duplicates=len(facts) - applied + verdict.duplicates_in_batch,
+        duplicates=len(verdict.accepted) - applied + verdict.duplicates_in_batch,
         rejected=len(verdict.rejects),
         unknown_types=verdict.unknown_types,
         heartbeats=verdict.heartbeats,
