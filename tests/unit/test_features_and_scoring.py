@@ -467,11 +467,13 @@ def test_complaints_at_someones_usual_level_are_no_rise():
     counts[0, :, F["complaint_submitted"]] = 2
     counts[0, -2:, F["phone_call"]] = 0
     counts[0, -2:, F["meal_selected"]] = 0
-    # Then two a day during the silence is no rise, and one complaint in the two days is too few
+    # Then two a day during the silence is no rise, and two complaints in the two days are too few
     assert not score(inputs(counts)).rising.any()
     low = once_a_day()
-    low[0, -1, F["complaint_submitted"]] = 1
+    low[0, -2:, F["complaint_submitted"]] = 1
     assert not score(inputs(low)).rising.any()
+    low[0, -1, F["complaint_submitted"]] = 2  # three: enough
+    assert _silent_names(score(inputs(low)).rising[0]) == {"distress"}
 
 
 def test_silence_fires_on_enough_habits_or_fewer_with_a_rise_and_never_when_off():

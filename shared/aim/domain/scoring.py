@@ -32,7 +32,7 @@ MIN_PEER_DAYS = 14
 MIN_GROUP_EXPECTED = 8.0  # a group ratio needs this many expected events from the others that day
 SILENCE_BASELINE_DAYS = 28  # days before the silence window that say whether a habit is regular
 MIN_SILENCE_BASELINE = 14  # valid baseline days needed before a habit can be called regular
-SILENCE_RISE_MIN = 2  # a rise beside a silence: at least this many refusals/distress events in its days
+SILENCE_RISE_MIN = 3  # a rise beside a silence: at least this many refusals/distress events in its days
 SILENCE_RISE_RATIO = 3.0  # ... and at least this many times the person's usual for those days
 
 Array = npt.NDArray[np.float64]
@@ -284,7 +284,7 @@ def silence(
     once is strong evidence after two days even when each habit is only one event a day.
 
     A rise channel (refusals, complaints and healthcare requests, visits they cancelled, late-night
-    use) is rising when, over the valid ones of the same days, it happened at least twice and at least
+    use) is rising when, over the valid ones of the same days, it happened at least 3 times and at least
     three times the person's usual (never taken below ``RISE_FLOOR`` a day): distress beside a silence."""
     n_p, _, n_c = x.shape
     lo = judge - days + 1
