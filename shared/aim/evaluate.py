@@ -92,6 +92,9 @@ class Observation:
     red_at: float | None
     judged_day: date | None
     in_custody: bool
+    # Red by the silence rule (its reasons say "stopped"): a rule of its own, red whatever the score
+    # threshold, so the sweep moves the score threshold and keeps silence as configured.
+    silence: bool = False
 
     @classmethod
     def from_row(cls, tick: datetime, row: Mapping[str, Any]) -> Observation:
@@ -104,6 +107,7 @@ class Observation:
             red_at=float(red_at) if red_at is not None else None,
             judged_day=date.fromisoformat(str(judged)) if judged else None,
             in_custody=bool(row.get("in_custody", True)),
+            silence=row.get("light") == "red" and any(r.get("change") == "stopped" for r in row.get("reasons") or []),
         )
 
 
@@ -436,8 +440,8 @@ def simulate_alerts(
     """The red alerts the lifecycle of ``aim.domain.alerts`` would raise with red at ``threshold``.
 
     The static-factor multiplier of each row is ``red_at / configured_red``, so the row is red
-    when ``score >= threshold * multiplier``. A prisoner whose judged days had no evidence
-    scores 0 and is never red."""
+    when ``score >= threshold * multiplier``, or when the silence rule made it red (whatever the
+    threshold). A prisoner whose judged days had no evidence scores 0 and is never red."""
     by_prisoner: dict[str, list[Observation]] = defaultdict(list)
     for o in observations:
         by_prisoner[o.prisoner_id].append(o)
@@ -450,7 +454,7 @@ def simulate_alerts(
                 continue
             multiplier = (o.red_at / configured_red) if o.red_at else 1.0
             red_at = threshold * multiplier
-            light = "red" if o.score > 0 and o.score >= red_at else "green"
+            light = "red" if o.silence or (o.score > 0 and o.score >= red_at) else "green"
             judged = o.judged_day.isoformat() if o.judged_day else None
             assessment = Assessment(pid, light, o.score, red_at / 2, red_at, [], [], judged)
             if alerting.should_close(assessment, open_alert, o.tick, quiet_period):

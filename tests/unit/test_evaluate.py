@@ -256,6 +256,28 @@ def test_static_factors_lower_the_swept_threshold_per_person() -> None:
     assert simulate_alerts(obs, 7.0, 6.0, QUIET) == []
 
 
+def test_a_silence_red_stays_red_at_any_swept_threshold_and_is_read_from_the_board() -> None:
+    # Given a board row made red by silence (score shown at the red line, reasons "stopped")
+    stopped = {"signal": "phone", "change": "stopped"}
+    row = {
+        "prisoner_id": "Z9999ZZ",
+        "light": "red",
+        "score": 6.0,
+        "red_at": 6.0,
+        "judged_day": "2026-04-01",
+        "in_custody": True,
+        "reasons": [stopped],
+    }
+    silent = Observation.from_row(ONSET, row)
+    assert silent.silence
+    # Then the sweep keeps it red above the configured threshold, while a score red at 6 is not red at 7
+    assert len(simulate_alerts([silent], 7.0, 6.0, QUIET)) == 1
+    by_score = Observation.from_row(ONSET, {**row, "reasons": [{"signal": "phone", "change": "fell"}]})
+    assert not by_score.silence and simulate_alerts([by_score], 7.0, 6.0, QUIET) == []
+    # And "stopped" on a row that is not red (a reason kept from an amber) is not a silence red
+    assert not Observation.from_row(ONSET, {**row, "light": "amber"}).silence
+
+
 def test_not_in_custody_is_never_red() -> None:
     obs = [Observation(ONSET, "Z9999ZZ", 50.0, 6.0, ONSET.date(), False)]
     assert simulate_alerts(obs, 6.0, 6.0, QUIET) == []
