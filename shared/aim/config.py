@@ -36,7 +36,7 @@ class Thresholds(_Strict):
     deviations the routine has fallen'; static factors lower the cut-offs."""
 
     amber: Annotated[float, Field(gt=0)] = 4.0
-    red: Annotated[float, Field(gt=0)] = 6.5
+    red: Annotated[float, Field(gt=0)] = 6.0
 
     @model_validator(mode="after")
     def _amber_below_red(self) -> Thresholds:
