@@ -118,24 +118,7 @@ def silence_fires(stopped: int, rising: int, factors: int, factors_with_rise: in
 def rise_reasons(
     rising: list[int], observed: list[float], usual: list[float], days: int, judged: date
 ) -> list[dict[str, Any]]:
-    """One reason per sign of distress that rose beside a silence, largest rise first."""
-    since = judged - timedelta(days=days - 1)
-    out = []
-    for i in sorted(rising, key=lambda c: -(observed[c] / max(usual[c], 1e-9))):
-        channel = CHANNELS[i]
-        obs, exp = int(round(observed[i])), usual[i]
-        usual_text = f"usually about {exp:.0f}" if exp >= 1 else f"usually {exp:.1f}"
-        out.append(
-            {
-                "factor": channel.factor,
-                "signal": channel.name,
-                "change": "rose",
-                "observed": obs,
-                "expected": round(exp, 1),
-                "window_days": days,
-                "since": since.isoformat(),
-                "text": f"{channel.words.capitalize()} rose: {obs} in the {days} days since {since:%a %d %b} "
-                f"({usual_text})",
-            }
-        )
-    return out
+    """One reason per sign of distress that rose beside a silence, largest rise first (worded as
+    ``reasons`` words any rise, over the silence days)."""
+    ratio = [observed[c] / max(usual[c], 1e-9) if c in rising else 0.0 for c in range(len(CHANNELS))]
+    return reasons(observed, usual, ratio, days, judged, limit=len(rising))
