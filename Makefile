@@ -24,7 +24,7 @@ export CDK_DISABLE_VERSION_CHECK := true
 
 
 .PHONY: checkov-venv
-.PHONY: help venv build code layer synth deploy diff test test-infra lint demo evaluate evaluate-stark evaluate-independent bench replay-example clean distclean
+.PHONY: help venv build code layer synth deploy diff test test-infra lint demo evaluate evaluate-stark evaluate-independent ceiling bench replay-example clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -116,6 +116,10 @@ evaluate-independent: $(VENV_STAMP) ## detection on 3 scenarios written apart fr
 	for s in 1 2 3; do $(BIN)/python -m aim.scenario_writer --seed $$s --out out/independent/s$$s > /dev/null; done
 	$(BIN)/aim evaluate --scenario out/independent/s1 --scenario out/independent/s2 --scenario out/independent/s3 \
 		--report out/independent/evaluate-report.html
+
+ceiling: $(VENV_STAMP) ## how far a classifier trained on ground truth gets (about 30 min; installs .[study])
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[study]'
+	$(BIN)/aim ceiling
 
 bench: $(VENV_STAMP) ## scale benchmark
 	$(BIN)/aim bench

@@ -1,4 +1,4 @@
-"""The ``aim`` command: demo, replay (backtest), upload (kiosk client), evaluate, bench."""
+"""The ``aim`` command: demo, replay (backtest), upload (kiosk client), evaluate, ceiling, bench."""
 
 from __future__ import annotations
 
@@ -93,6 +93,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return run_evaluate(args)
 
 
+def cmd_ceiling(args: argparse.Namespace) -> int:
+    from aim.ceiling import run
+
+    return run(args)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from aim.bench import run_bench
 
@@ -152,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(aim.scenario-truth/1, see aim.truth_file); repeatable; replaces --seeds",
     )
     ev.set_defaults(func=cmd_evaluate)
+
+    ce = sub.add_parser(
+        "ceiling", help="how far a classifier trained on ground truth gets on the same scenarios (needs .[study])"
+    )
+    from aim.ceiling import add_arguments
+
+    add_arguments(ce)
+    ce.set_defaults(func=cmd_ceiling)
 
     rc = sub.add_parser("reconcile", help="list uploads neither applied nor quarantined, and dead letters")
     rc.add_argument("--bucket", required=True)

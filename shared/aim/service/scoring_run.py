@@ -41,7 +41,7 @@ from aim.domain.assessment import (
 from aim.domain.features import CHANNELS, DROP, MEMBERSHIP, F, day_vectors, kiosk_hours
 from aim.domain.ports import AlertPublisher, ItemStore
 from aim.domain.prisoner import PrisonerState
-from aim.domain.scoring import EVAL_SPAN, ScoreInputs, channel_weights, score
+from aim.domain.scoring import EVAL_SPAN, ScoreInputs, ScoreResult, channel_weights, score
 
 LEASE_SECONDS = 900
 ALERT_RECORD_RETENTION = timedelta(days=365)
@@ -322,22 +322,22 @@ class ScoringRun:
                 if overall_usual >= 5 and total[t][DROP].sum() < CONFOUNDER_RATIO * overall_usual:
                     valid[members, t, :] = False
 
-        result = score(
-            ScoreInputs(
-                counts=counts,
-                valid=valid,
-                weekday=np.array([d.weekday() for d in days], dtype=np.int64),
-                judge=n_t - 1,
-                channel_weights=channel_weights(cfg.factor_weights),
-                arrival=arrival,
-                early=early,
-                min_own_days=cfg.min_active_days,
-                group=self._groups(active),
-                open_from=open_from,
-                silence_days=cfg.silence.days,
-                silence_share=cfg.silence.regular_share,
-            )
+        inputs = ScoreInputs(
+            counts=counts,
+            valid=valid,
+            weekday=np.array([d.weekday() for d in days], dtype=np.int64),
+            judge=n_t - 1,
+            channel_weights=channel_weights(cfg.factor_weights),
+            arrival=arrival,
+            early=early,
+            min_own_days=cfg.min_active_days,
+            group=self._groups(active),
+            open_from=open_from,
+            silence_days=cfg.silence.days,
+            silence_share=cfg.silence.regular_share,
         )
+        result = score(inputs)
+        self._scored(active, inputs, result)
         thresholds = cfg.thresholds_for(self.est)
         quiet = timedelta(hours=cfg.quiet_period_hours)
         lights: dict[str, int] = defaultdict(int)
@@ -398,6 +398,10 @@ class ScoringRun:
             self._alert(s, assessment, quiet)
         self.summary.prisoners = n_p
         self.summary.lights = dict(lights)
+
+    def _scored(self, active: list[PrisonerState], inputs: ScoreInputs, result: ScoreResult) -> None:
+        """Called after each scoring pass with who was scored, the model's inputs and its result, before
+        the lights are set. Does nothing here: a hook for offline studies (``aim.ceiling``)."""
 
     @staticmethod
     def _groups(active: list[PrisonerState]) -> npt.NDArray[np.int64]:

@@ -1,0 +1,79 @@
+"""The ceiling study sees what the production scoring run saw: its hook receives each pass's inputs and
+result, and a captured row carries AIM's own value against the red line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from aim.adapters.dynamodb import DynamoItemStore
+from aim.adapters.sns import SnsAlertPublisher
+from aim.ceiling import _CapturingRun, _keep
+from aim.config import AimConfig
+from aim.domain.batch import read_batch
+from aim.local.stack import local_aws
+from aim.service.ingest import apply_verdict
+
+BatchMaker = Callable[..., bytes]
+PRISONERS = [f"C{i:04d}CC" for i in range(12)]
+STOPPED = PRISONERS[0]
+START = date(2025, 6, 2)
+DAYS = 24
+HABITS = ((8, "phone_call"), (11, "meal_selected"), (12, "kiosk_login"))
+
+
+def records(index: int) -> list[dict[str, Any]]:
+    day = START + timedelta(days=index)
+    return [
+        {
+            "event_id": f"{p}-{index}-{hour}",
+            "type": kind,
+            "prisoner_id": p,
+            "occurred_at": f"{day.isoformat()}T{hour:02d}:{n:02d}:00Z",
+        }
+        for n, p in enumerate(PRISONERS)
+        for hour, kind in HABITS
+        if not (p == STOPPED and index >= DAYS - 2)
+    ]
+
+
+def test_each_scoring_pass_is_captured_with_aims_own_verdict(make_batch: BatchMaker) -> None:
+    config = AimConfig(establishments=["LEI"])
+    tz = ZoneInfo(config.timezone)
+    rows: dict[str, list[Any]] = {"pid": [], "hours": [], "aim": [], "features": []}
+    start = datetime.combine(START, time(0), tzinfo=UTC)
+    with local_aws(config) as stack:
+        ddb = stack.clients["dynamodb"]
+        activity = DynamoItemStore(stack.resources["activity_table"], ddb)
+        state = DynamoItemStore(stack.resources["state_table"], ddb)
+        publisher = SnsAlertPublisher(stack.resources["topic_arn"], stack.clients["sns"])
+        for i in range(DAYS):
+            body = make_batch(
+                records(i), batch_id=f"d{i}", kiosk_id="K1", created_at=f"{START + timedelta(days=i)}T20:00:00Z"
+            )
+            apply_verdict(f"incoming/LEI/K1/d{i}.jsonl", read_batch("k.jsonl", body), activity, config, tz)
+            run = _CapturingRun(
+                "LEI",
+                datetime.combine(START + timedelta(days=i + 1), time(7), tzinfo=UTC),
+                activity,
+                state,
+                publisher,
+                config,
+            )
+            run.run()
+            # Given a scoring pass, when it has run, then the hook has its inputs and result
+            active, inputs, result = run.captured
+            assert inputs.counts.shape[0] == len(active) == result.score.shape[0]
+            _keep(rows, run.captured, run.now, start, config)
+        light = {s.prisoner_id: s.light for s in active}
+    # Then the last pass's rows give AIM's verdict as value over the red line: the one who stopped is red
+    last = [k for k, h in enumerate(rows["hours"]) if h == max(rows["hours"])]
+    value = {rows["pid"][k]: rows["aim"][k] for k in last}
+    assert light[STOPPED] == "red" and value[STOPPED] >= 1.0
+    assert all(v < 1.0 for p, v in value.items() if p != STOPPED)
+    # And each row's features start with the score over the static-factor multiplier
+    features = np.vstack([rows["features"][k] for k in last])
+    assert features.shape[1] > 100 and np.all(features[:, 1] == 1.0)  # nobody here has a static factor
