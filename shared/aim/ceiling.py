@@ -348,6 +348,10 @@ def _capture_all(names: list[str], config: AimConfig, workers: int, keep: Path, 
     return done
 
 
+def _points(best: dict[float, Point | None]) -> dict[str, Any]:
+    return {str(k): (v.__dict__ if v else None) for k, v in best.items()}
+
+
 def _row(label: str, best: dict[float, Point | None]) -> str:
     cells = [f"{p.recall_72h:.2f}" if p else "-" for p in best.values()]
     return f"| {label} | " + " | ".join(cells) + " |"
@@ -393,9 +397,13 @@ def run(args: argparse.Namespace) -> int:
             "trained_on": train_mixed if model_name == "mixed generator" else train_indep,
             "collapses": n,
             "prisoner_days": pdays,
-            "aim": {str(k): (v.__dict__ if v else None) for k, v in own.items()},
-            "classifier": {str(k): (v.__dict__ if v else None) for k, v in ceiling.items()},
+            "aim": _points(own),
+            "classifier": _points(ceiling),
         }
+        if group == "independent":  # would a model learned on one generator carry to another?
+            carried = best_recall(tested, [models["mixed generator"].predict_proba(c.features)[:, 1] for c in tested])
+            lines.append(_row(f"{group}: classifier trained on the mixed generator", carried))
+            results["groups"][group]["classifier_from_mixed"] = _points(carried)
     print("\n".join(lines))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
