@@ -66,6 +66,8 @@ class Capture:
 
 
 class _CapturingRun(ScoringRun):
+    captured: tuple[list[PrisonerState], ScoreInputs, ScoreResult] | None = None  # the last pass
+
     def _scored(self, active: list[PrisonerState], inputs: ScoreInputs, result: ScoreResult) -> None:
         self.captured = (active, inputs, result)
 
@@ -105,7 +107,7 @@ def features(inputs: ScoreInputs, result: ScoreResult, mult: npt.NDArray[np.floa
     return np.hstack([np.asarray(c, dtype=np.float64).reshape(n_p, -1) for c in cols])
 
 
-def _source(name: str, workdir: Path) -> tuple[str, list[Any], list[Any], list[Any], datetime, int]:
+def _source(name: str, workdir: Path, tz: ZoneInfo) -> tuple[str, list[Any], list[Any], list[Any], datetime, int]:
     """(establishment, batches, collapses, prisoners, window start, days) of ``kind:seed``."""
     from aim.evaluate import spec_for
     from aim.local.replay import BatchFile, collect_batches
@@ -120,7 +122,7 @@ def _source(name: str, workdir: Path) -> tuple[str, list[Any], list[Any], list[A
         if kind == "train":
             spec = spec.model_copy(update={"collapse_fraction": 0.15})
         sc = simulate(spec)
-        start = datetime.combine(spec.start, dtime(0), tzinfo=ZoneInfo("Europe/London"))
+        start = datetime.combine(spec.start, dtime(0), tzinfo=tz)
         batches = [BatchFile(b.key, b.body, b.created_at) for b in sc.batches]
         return spec.establishment, batches, list(sc.truth), list(sc.prisoners), start, spec.days
     if kind == "independent":
@@ -149,9 +151,9 @@ def capture(name: str, config: AimConfig) -> Capture:
     from aim.local.stack import local_aws
 
     with tempfile.TemporaryDirectory() as tmp:
-        est, batches, collapses, prisoners, start, days = _source(name, Path(tmp))
+        tz = ZoneInfo(config.timezone)
+        est, batches, collapses, prisoners, start, days = _source(name, Path(tmp), tz)
         cfg = config.model_copy(update={"establishments": [est]})
-        tz = ZoneInfo(cfg.timezone)
         onsets = {c.prisoner_id: (c.onset_at - start).total_seconds() / HOUR for c in collapses}
         ordered = sorted((b for b in batches if b.created_at is not None), key=lambda b: b.created_at)
         rows: dict[str, list[Any]] = {"pid": [], "hours": [], "aim": [], "features": []}
@@ -173,9 +175,8 @@ def capture(name: str, config: AimConfig) -> Capture:
                 run = _CapturingRun(est, tick, activity, state, publisher, cfg)
                 run.run()
                 local.drain_alerts()
-                captured = getattr(run, "captured", None)
-                if captured is not None and tick >= start:
-                    _keep(rows, captured, tick, start, cfg)
+                if run.captured is not None and tick >= start:
+                    _keep(rows, run.captured, tick, start, cfg)
                 if i >= len(ordered) and tick > ordered[-1].created_at:
                     break
                 day += timedelta(days=1)
