@@ -409,7 +409,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
-    print(f"\nwritten: {out}")
+    from aim.report import write_ceiling_report
+
+    report = write_ceiling_report(out.with_name(out.stem + "-report.html"), results)
+    print(f"\nwritten: {out}, {report}")
     return 0
 
 

@@ -448,4 +448,62 @@ def write_evaluate_report(path: Path, figures: Mapping[str, Any], sweep: Sequenc
     return path
 
 
-__all__ = ["write_evaluate_report", "write_replay_report"]
+_CEILING_SERIES = (
+    ("aim", "AIM's score", "#2c7fb8", "o"),
+    ("classifier", "classifier trained on ground truth (same generator)", "#c0392b", "s"),
+    ("classifier_from_mixed", "classifier trained on the mixed generator", "#7f7f7f", "^"),
+)
+
+
+def _ceiling_chart(name: str, group: Mapping[str, Any], caps: Sequence[float]) -> str:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.0, 3.8))
+    for key, label, colour, marker in _CEILING_SERIES:
+        points = group.get(key)
+        if not points:
+            continue
+        xs = [float(c) for c in caps]
+        ys = [float(points[str(float(c))]["recall_72h"]) if points.get(str(float(c))) else 0.0 for c in caps]
+        ax.plot(xs, ys, marker=marker, ms=4, lw=1.2, color=colour, label=label)
+    ax.axhline(0.9, color="#2e8b57", ls=":", lw=1, label="target recall@72h 0.90")
+    ax.axvline(1.0, color="#e69f00", ls=":", lw=1, label="target 1 false red / 1,000 days")
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("at most this many false reds per 1,000 prisoner-days (log)")
+    ax.set_ylabel("best recall within 72 h")
+    ax.set_title(f"{name}: {group.get('collapses')} collapses, {group.get('prisoner_days')} prisoner-days")
+    ax.legend(fontsize=7, loc="center left")
+    return _figure_png(fig)
+
+
+def write_ceiling_report(path: Path, results: Mapping[str, Any]) -> Path:
+    """AIM's score beside a classifier trained on ground truth, per kind of scenario, from the
+    results ``aim ceiling`` writes (``caps`` and ``groups``)."""
+    caps = [float(c) for c in results.get("caps", ())]
+    body = [
+        "<p>Best recall within 72 hours of onset under each budget of false reds, for AIM's score and for "
+        "a gradient-boosted classifier trained on the simulated ground truth (it sees everything the "
+        "score sees, and the score). Where the lines meet, no model built on the same counts does "
+        "better. Simulated data; see docs/ceiling.md.</p>"
+    ]
+    for name, group in (results.get("groups") or {}).items():
+        body.append(f"<h2>{_esc(name)}</h2>")
+        body.append(_ceiling_chart(name, group, caps))
+        body.append("<table><tr><th></th>" + "".join(f"<th>&le; {c:g}</th>" for c in caps) + "</tr>")
+        for key, label, _, _ in _CEILING_SERIES:
+            points = group.get(key)
+            if not points:
+                continue
+            cells = "".join(
+                f"<td class='num'>{points[str(c)]['recall_72h']:.2f}</td>" if points.get(str(c)) else "<td>-</td>"
+                for c in caps
+            )
+            body.append(f"<tr><th>{_esc(label)}</th>{cells}</tr>")
+        body.append("</table>")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_page("AIM detection ceiling (simulated establishments)", body), encoding="utf-8")
+    return path
+
+
+__all__ = ["write_ceiling_report", "write_evaluate_report", "write_replay_report"]

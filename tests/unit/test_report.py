@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aim.config import AimConfig
-from aim.report import write_evaluate_report, write_replay_report
+from aim.report import write_ceiling_report, write_evaluate_report, write_replay_report
 
 T0 = datetime(2026, 3, 20, 6, 0, tzinfo=UTC)
 
@@ -127,3 +127,28 @@ def test_evaluate_report_has_tradeoff_and_subgroups(tmp_path: Path) -> None:
     text = out.read_text()
     assert text.count("data:image/png;base64,") == 2
     assert "not met" in text and "Threshold trade-off" in text
+
+
+def test_ceiling_report_charts_and_tabulates_each_kind_of_scenario(tmp_path: Path) -> None:
+    # Given ceiling results for one kind of scenario, AIM's score and the classifier
+    def point(recall: float, false_reds: float) -> dict[str, float]:
+        return {"threshold": 0.5, "recall_72h": recall, "recall_7d": recall, "false_per_1000": false_reds}
+
+    results = {
+        "caps": [1.0, 5.0],
+        "groups": {
+            "stark": {
+                "collapses": 32,
+                "prisoner_days": 41221,
+                "aim": {"1.0": point(0.34, 0.97), "5.0": point(0.53, 3.5)},
+                "classifier": {"1.0": point(0.31, 0.9), "5.0": None},
+            }
+        },
+    }
+    # When the report is written
+    page = write_ceiling_report(tmp_path / "ceiling-report.html", results).read_text(encoding="utf-8")
+    # Then it has a chart and a row per series, with a dash where no threshold met the budget
+    assert page.count("data:image/png;base64,") == 1
+    assert "<h2>stark</h2>" in page
+    assert "<td class='num'>0.34</td><td class='num'>0.53</td>" in page
+    assert "<td class='num'>0.31</td><td>-</td>" in page
