@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
@@ -280,6 +281,40 @@ def prisoner_facts(prisoners: Sequence[SimPrisoner], spec: ScenarioSpec, tz: Zon
 
 def per_1000(count: int, prisoner_days: int) -> float | None:
     return None if prisoner_days <= 0 else 1000.0 * count / prisoner_days
+
+
+Z95 = 1.959964  # two-sided 95 %
+
+
+def wilson_interval(hits: int, n: int, z: float = Z95) -> tuple[float, float] | None:
+    """95 % Wilson score interval of a proportion ``hits / n`` (None when n is 0): with 32 collapses a
+    recall is known only to within about +-0.1-0.15, which every quoted figure should carry."""
+    if n <= 0:
+        return None
+    p = hits / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def poisson_interval(count: int, z: float = Z95) -> tuple[float, float]:
+    """95 % interval of a Poisson count (Byar's approximation; within 1 % of the exact interval)."""
+    lower = 0.0 if count == 0 else count * (1 - 1 / (9 * count) - z / (3 * math.sqrt(count))) ** 3
+    k = count + 1
+    return max(0.0, lower), k * (1 - 1 / (9 * k) + z / (3 * math.sqrt(k))) ** 3
+
+
+def intervals(f: Figures) -> dict[str, list[float] | None]:
+    """The 95 % intervals of the overall figures that are rates (kept beside them in evaluate.json)."""
+    fr = poisson_interval(f.false_reds)
+    r72, r7 = wilson_interval(f.detected_72h, f.collapses), wilson_interval(f.detected_7d, f.collapses)
+    days = f.prisoner_days
+    return {
+        "recall_72h": [round(v, 3) for v in r72] if r72 else None,
+        "recall_7d": [round(v, 3) for v in r7] if r7 else None,
+        "false_reds_per_1000": [round(1000 * v / days, 3) for v in fr] if days > 0 else None,
+    }
 
 
 def ratio(part: float | None, whole: float | None) -> float | None:
@@ -859,7 +894,7 @@ def pooled_results(outcomes: Sequence[SeedOutcome], config: AimConfig) -> dict[s
     ]
     return {
         "reference_rule": reference_summary(outcomes, days),
-        "overall": asdict(overall),
+        "overall": asdict(overall) | {"interval_95": intervals(overall)},
         "subgroups": [asdict(s) | {"within_target": s.within_target} for s in age + usage],
         "sweep": [_point(p) for p in swept],
         "current_threshold": red,
@@ -938,10 +973,23 @@ def render_text(results: dict[str, Any], outcomes: Sequence[SeedOutcome]) -> lis
     lines.append(
         f"collapses {o['collapses']}, red alerts {o['red_alerts']}, prisoner-days in custody {o['prisoner_days']}"
     )
-    lines.append(f"recall within 72 h of onset  {_fmt(o['recall_72h'])} ({o['detected_72h']}/{o['collapses']})")
-    lines.append(f"recall within 7 days         {_fmt(o['recall_7d'])} ({o['detected_7d']}/{o['collapses']})")
+    ci = o.get("interval_95") or {}
+
+    def within(key: str) -> str:
+        span = ci.get(key)
+        return f"95 % interval {span[0]:.2f}-{span[1]:.2f}" if span else ""
+
+    def counted(key: str, hits: int) -> str:
+        return f"({hits}/{o['collapses']}" + (f"; {within(key)})" if within(key) else ")")
+
+    lines.append(f"recall within 72 h of onset  {_fmt(o['recall_72h'])} {counted('recall_72h', o['detected_72h'])}")
+    lines.append(f"recall within 7 days         {_fmt(o['recall_7d'])} {counted('recall_7d', o['detected_7d'])}")
     lines.append(f"median time to detect        {_fmt(o['median_hours_to_detect'], 1)} h (detected within 7 days)")
-    lines.append(f"false reds                   {o['false_reds']} = {_fmt(o['false_reds_per_1000'])} per 1,000 days")
+    fr = within("false_reds_per_1000")
+    lines.append(
+        f"false reds                   {o['false_reds']} = {_fmt(o['false_reds_per_1000'])} per 1,000 days"
+        + (f" ({fr})" if fr else "")
+    )
     lines.append(f"  overlapping a confounder   {o['false_reds_from_confounders']}")
     lines.append(f"reds after release/transfer  {o['reds_after_departure']}")
     lines.append("")

@@ -20,6 +20,7 @@ from aim.evaluate import (
     false_red_context,
     figures,
     match_detections,
+    poisson_interval,
     pool_sweeps,
     prisoner_facts,
     ratio,
@@ -27,6 +28,7 @@ from aim.evaluate import (
     spec_for,
     subgroup_figures,
     sweep,
+    wilson_interval,
 )
 from aim.simulate import Collapse, Confounder, LocationChange, SimPrisoner
 
@@ -373,3 +375,23 @@ def test_pooled_results_render_and_json_from_a_hand_made_seed(tmp_path: Path) ->
     assert results["sweep_reproduces_alerts"] == {"real_alerts": 2, "sweep_alerts": 2, "identical": 2}
     assert "NOT MET" in text and "recall within 72 h of onset" in text
     assert json.loads((tmp_path / "evaluate.json").read_text())["overall"]["collapses"] == 1
+    # And every rate carries its 95 % interval, in the printout and the file
+    assert "recall within 72 h of onset  1.00 (1/1; 95 % interval 0.21-1.00)" in text
+    ci = json.loads((tmp_path / "evaluate.json").read_text())["overall"]["interval_95"]
+    assert ci["recall_72h"] == [0.207, 1.0] and ci["false_reds_per_1000"][0] > 0
+
+
+def test_wilson_interval_matches_the_textbook_values() -> None:
+    # 3 of 32: the mixed scenarios' recall within 72 h
+    low, high = wilson_interval(3, 32) or (0.0, 0.0)
+    assert low == pytest.approx(0.0324, abs=5e-4) and high == pytest.approx(0.2422, abs=5e-4)
+    assert wilson_interval(0, 10) == (0.0, pytest.approx(0.2775, abs=5e-4))
+    assert wilson_interval(0, 0) is None
+
+
+def test_poisson_interval_is_close_to_the_exact_one() -> None:
+    # exact 95 % limits (chi-square): 36 -> 25.21-49.84; 0 -> 0-3.69; 1 -> 0.025-5.57
+    low, high = poisson_interval(36)
+    assert low == pytest.approx(25.21, rel=0.01) and high == pytest.approx(49.84, rel=0.01)
+    assert poisson_interval(0)[0] == 0.0 and poisson_interval(0)[1] == pytest.approx(3.69, rel=0.02)
+    assert poisson_interval(1)[1] == pytest.approx(5.57, rel=0.02)
