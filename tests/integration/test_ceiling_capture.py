@@ -4,7 +4,7 @@ result, and a captured row carries AIM's own value against the red line."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,28 +16,9 @@ from aim.config import AimConfig
 from aim.domain.batch import read_batch
 from aim.local.stack import local_aws
 from aim.service.ingest import apply_verdict
+from test_silence import DAYS, START, STOPPED, records  # the same twelve prisoners; STOPPED stops for two days
 
 BatchMaker = Callable[..., bytes]
-PRISONERS = [f"C{i:04d}CC" for i in range(12)]
-STOPPED = PRISONERS[0]
-START = date(2025, 6, 2)
-DAYS = 24
-HABITS = ((8, "phone_call"), (11, "meal_selected"), (12, "kiosk_login"))
-
-
-def records(index: int) -> list[dict[str, Any]]:
-    day = START + timedelta(days=index)
-    return [
-        {
-            "event_id": f"{p}-{index}-{hour}",
-            "type": kind,
-            "prisoner_id": p,
-            "occurred_at": f"{day.isoformat()}T{hour:02d}:{n:02d}:00Z",
-        }
-        for n, p in enumerate(PRISONERS)
-        for hour, kind in HABITS
-        if not (p == STOPPED and index >= DAYS - 2)
-    ]
 
 
 def test_each_scoring_pass_is_captured_with_aims_own_verdict(make_batch: BatchMaker) -> None:
