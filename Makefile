@@ -117,7 +117,7 @@ evaluate-independent: $(VENV_STAMP) ## detection on 3 scenarios written apart fr
 	$(BIN)/aim evaluate --scenario out/independent/s1 --scenario out/independent/s2 --scenario out/independent/s3 \
 		--report out/independent/evaluate-report.html
 
-ceiling: $(VENV_STAMP) ## how far a classifier trained on ground truth gets (about 30 min; installs .[study])
+ceiling: $(VENV_STAMP) ## how far a classifier trained on ground truth gets (about 50 min; installs .[study])
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[study]'
 	$(BIN)/aim ceiling
 
