@@ -112,8 +112,8 @@ evaluate: $(VENV_STAMP) ## evaluate detection on simulated data
 evaluate-stark: $(VENV_STAMP) ## the same, every collapse abrupt, total and on every factor
 	$(BIN)/aim evaluate --collapses stark --report out/stark/evaluate-report.html
 
-evaluate-independent: $(VENV_STAMP) ## detection on 3 scenarios written apart from the model (aim.scenario_writer)
-	for s in 1 2 3; do $(BIN)/python -m aim.scenario_writer --seed $$s --out out/independent/s$$s > /dev/null; done
+evaluate-independent: $(VENV_STAMP) ## detection on 3 scenarios written apart from the model (aim_lab.scenario_writer)
+	for s in 1 2 3; do $(BIN)/python -m aim_lab.scenario_writer --seed $$s --out out/independent/s$$s > /dev/null; done
 	$(BIN)/aim evaluate --scenario out/independent/s1 --scenario out/independent/s2 --scenario out/independent/s3 \
 		--report out/independent/evaluate-report.html
 

@@ -69,7 +69,7 @@ def received_at() -> datetime:
 def local() -> Iterator[Any]:
     """The embedded local AWS (moto in process) with the production handlers, default config."""
     from aim.config import AimConfig
-    from aim.local.stack import local_aws
+    from aim_local.stack import local_aws
 
     with local_aws(AimConfig()) as stack:
         yield stack

@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aim.config import AimConfig
-from aim.local.replay import BatchFile, replay
-from aim.local.stack import LocalAws
+from aim_local.replay import BatchFile, replay
+from aim_local.stack import LocalAws
 
 START = date(2026, 11, 2)  # a Monday, after the autumn clock change: local time is UTC
 ROUTINE_DAYS = 21

@@ -29,8 +29,8 @@ from aim.adapters.s3 import S3ObjectStore
 from aim.config import AimConfig
 from aim.domain import batch as batch_module
 from aim.domain.batch import MAX_DECOMPRESSED_BYTES, BatchVerdict, QuarantineError, decode_body, read_batch
-from aim.local.stack import create_table
 from aim.service.ingest import ingest_object
+from aim_local.stack import create_table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws

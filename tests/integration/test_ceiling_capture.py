@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from aim.adapters.dynamodb import DynamoItemStore
 from aim.adapters.sns import SnsAlertPublisher
-from aim.ceiling import _CapturingRun, _keep
 from aim.config import AimConfig
 from aim.domain.batch import read_batch
-from aim.local.stack import local_aws
 from aim.service.ingest import apply_verdict
+from aim_lab.ceiling import _CapturingRun, _keep
+from aim_local.stack import local_aws
 from test_silence import DAYS, START, STOPPED, records  # the same twelve prisoners; STOPPED stops for two days
 
 BatchMaker = Callable[..., bytes]

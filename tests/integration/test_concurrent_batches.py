@@ -17,8 +17,8 @@ from aim.adapters.dynamodb import DynamoItemStore
 from aim.adapters.s3 import S3ObjectStore
 from aim.config import AimConfig
 from aim.domain.activity import facts_of_day, member_ref
-from aim.local.stack import REGION, create_resources
 from aim.service.ingest import ingest_object
+from aim_local.stack import REGION, create_resources
 from botocore.config import Config
 from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer

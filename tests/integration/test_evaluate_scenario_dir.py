@@ -7,11 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from aim.cli import main
 from aim.config import load_config
-from aim.evaluate import classify_alerts, evaluate_directory, match_detections
-from aim.simulate import Scenario, ScenarioSpec, simulate, write_scenario
-from aim.truth_file import load_truth
+from aim_cli.main import main
+from aim_lab.evaluate import classify_alerts, evaluate_directory, match_detections
+from aim_lab.simulate import Scenario, ScenarioSpec, simulate, write_scenario
+from aim_lab.truth_file import load_truth
 
 SPEC = ScenarioSpec(seed=11, prisoners=14, days=14, min_history_days=7, arrival_history_days=5, collapse_fraction=0.3)
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from aim.adapters.dynamodb import from_attr
 from aim.domain.activity import Fact, facts_of_day
-from aim.local.stack import FakeLambdaContext, s3_notification, sqs_lambda_event
 from aim.observability import metrics
+from aim_local.stack import FakeLambdaContext, s3_notification, sqs_lambda_event
 
 from functions.transform import handler as transform
 
@@ -135,7 +135,7 @@ def test_repeated_event_from_another_kiosk_changes_no_fact_the_scorer_reads(loca
 def test_repeated_event_reads_the_same_whichever_batch_arrives_first(make_batch):
     # Given an event carried by two batches from two kiosks
     from aim.config import AimConfig
-    from aim.local.stack import local_aws
+    from aim_local.stack import local_aws
 
     records = _records()
     first = ("incoming/LEI/LEI-K01/LEI-K01-B0001.jsonl", make_batch(records))

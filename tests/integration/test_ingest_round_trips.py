@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from aim.adapters.dynamodb import DynamoItemStore
 from aim.adapters.s3 import S3ObjectStore
-from aim.bench import issue_batch
 from aim.config import AimConfig
-from aim.local.stack import REGION, create_table
 from aim.service.ingest import ingest_object
+from aim_lab.bench import issue_batch
+from aim_local.stack import REGION, create_table
 
 CONFIG = AimConfig(establishments=["LEI"])
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 from aim.adapters.aws import reset_clients
-from aim.cli import main
+from aim_cli.main import main
 from moto.server import ThreadedMotoServer
 
 EXAMPLE = '{"schema":"aim.kiosk-batch/1","batch_id":"B-1","establishment":"LEI","kiosk_id":"K07",'

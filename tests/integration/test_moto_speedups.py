@@ -9,7 +9,7 @@ import boto3
 import moto.core.responses as moto_responses
 import moto.sqs.models as moto_sqs
 import pytest
-from aim.local.moto_speedups import fast_partition_queries
+from aim_local.moto_speedups import fast_partition_queries
 from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.exceptions import ClientError
 from moto import mock_aws

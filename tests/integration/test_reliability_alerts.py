@@ -22,9 +22,9 @@ from aim.adapters.dynamodb import DynamoItemStore, from_attr, to_attr
 from aim.adapters.sns import SnsAlertPublisher
 from aim.config import AimConfig
 from aim.domain.batch import read_batch
-from aim.local.stack import LocalAws, local_aws
 from aim.service.ingest import apply_verdict
 from aim.service.scoring_run import META_SK, ScoringRun, run_scoring
+from aim_local.stack import LocalAws, local_aws
 
 CONFIG = AimConfig(establishments=["LEI"])
 PRISONERS = ("A1000AA", "B2000BB", "C3000CC", "D4000DD", "E5000EE", "F6000FF")

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aim.cli import main
 from aim.config import AimConfig
-from aim.local.stack import LocalAws, local_aws, s3_notification
-from aim.reconcile import reconcile
+from aim_cli.main import main
+from aim_cli.reconcile import reconcile
+from aim_local.stack import LocalAws, local_aws, s3_notification
 
 AT = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
 

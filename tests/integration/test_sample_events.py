@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from aim.local.stack import FakeLambdaContext, sqs_lambda_event
 from aim.observability import metrics
+from aim_local.stack import FakeLambdaContext, sqs_lambda_event
 
 from functions.score import handler as score
 from functions.transform import handler as transform

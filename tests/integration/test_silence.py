@@ -12,9 +12,9 @@ from aim.adapters.dynamodb import DynamoItemStore
 from aim.adapters.sns import SnsAlertPublisher
 from aim.config import AimConfig, Silence
 from aim.domain.batch import read_batch
-from aim.local.stack import local_aws
 from aim.service.ingest import apply_verdict
 from aim.service.scoring_run import run_scoring
+from aim_local.stack import local_aws
 
 BatchMaker = Callable[..., bytes]  # the conftest fixture make_batch
 

@@ -31,8 +31,8 @@ from aim.adapters.dynamodb import DynamoItemStore, from_attr
 from aim.adapters.s3 import S3ObjectStore
 from aim.config import AimConfig
 from aim.domain.activity import facts_of_day
-from aim.local.stack import create_table
 from aim.service.ingest import ingest_object
+from aim_local.stack import create_table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws

@@ -243,7 +243,9 @@ def test_very_long_line_quarantines():
 # --- the header's fast read agrees with the strict one ------------------------------------------
 
 header_values = st.one_of(
-    st.sampled_from(["aim.kiosk-batch/1", "aim.kiosk-batch/2", "B-1", "LEI", "lei", "LEI-K01", "caf\u00e9", ""]),
+    st.sampled_from(
+        ["aim.kiosk-batch/1", "aim.kiosk-batch/2", "B-1", "LEI", "lei", "LEI-K01", "caf\u00e9", ""]
+    ),
     st.sampled_from(["2026-11-20T12:00:00Z", "2026-11-20T12:00:00+01:00", "2026-11-20T12:00:00.5Z", "2026-13-20"]),
     st.sampled_from(["9999-12-31T23:55:00Z", "2026-11-20 12:00:00-05:30", "2026-11-20T12:00:00"]),
     st.integers(-2, 3) | st.integers(10**20, 10**20 + 1),

@@ -9,7 +9,8 @@ import json
 from dataclasses import replace
 
 import pytest
-from aim.bench import (
+from aim.domain.batch import read_batch
+from aim_lab.bench import (
     Estate,
     Measured,
     issue_batch,
@@ -20,7 +21,6 @@ from aim.bench import (
     scoring_at_scale,
     wru,
 )
-from aim.domain.batch import read_batch
 
 
 def test_item_size_counts_names_and_values_as_dynamodb_does() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from aim.ceiling import Capture, best_recall, labels, operating_point
+from aim_lab.ceiling import Capture, best_recall, labels, operating_point
 
 
 def capture(pids: list[str], hours: list[float], onsets: dict[str, float], collapses: int, pdays: int) -> Capture:

@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from aim.evaluate import (
+from aim_lab.evaluate import (
     Detection,
     Observation,
     PrisonerFacts,
@@ -30,7 +30,7 @@ from aim.evaluate import (
     sweep,
     wilson_interval,
 )
-from aim.simulate import Collapse, Confounder, LocationChange, SimPrisoner
+from aim_lab.simulate import Collapse, Confounder, LocationChange, SimPrisoner
 
 TZ = ZoneInfo("Europe/London")
 QUIET = timedelta(hours=72)
@@ -341,7 +341,7 @@ def test_false_red_context_separates_run_weeks_and_early_custody() -> None:
 def test_pooled_results_render_and_json_from_a_hand_made_seed(tmp_path: Path) -> None:
     # Given one seed's outcome built by hand (no replay)
     from aim.config import AimConfig
-    from aim.evaluate import SeedOutcome, pooled_results, render_text, write_json
+    from aim_lab.evaluate import SeedOutcome, pooled_results, render_text, write_json
 
     truth = [collapse("C1")]
     people = [prisoner("C1"), prisoner("N1")]

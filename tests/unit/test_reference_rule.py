@@ -1,4 +1,4 @@
-"""The plain per-factor rule measured beside the model (aim.reference_rule)."""
+"""The plain per-factor rule measured beside the model (aim_lab.reference_rule)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from aim.reference_rule import RuleSetting, Upload, plain_rule_flags
+from aim_lab.reference_rule import RuleSetting, Upload, plain_rule_flags
 
 TZ = ZoneInfo("Europe/London")
 START = date(2026, 1, 5)

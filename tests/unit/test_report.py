@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aim.config import AimConfig
-from aim.report import write_ceiling_report, write_evaluate_report, write_replay_report
+from aim_lab.report import write_ceiling_report, write_evaluate_report, write_replay_report
 
 T0 = datetime(2026, 3, 20, 6, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from aim.domain.batch import read_batch
-from aim.scenario_writer import FACTORS, write_scenario
+from aim_lab.scenario_writer import FACTORS, write_scenario
 
 DAYS = 42  # kept short for speed; the window still spans the clock change and Easter
 PID = re.compile(r"^[A-Z][0-9]{4}[A-Z]{2}$")

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from aim.simulate import (
+from aim_lab.simulate import (
     Scenario,
     ScenarioSpec,
     SimBatch,

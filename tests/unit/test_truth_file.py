@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aim.truth_file import TruthError, load_truth
+from aim_lab.truth_file import TruthError, load_truth
 
 
 def _doc(**changes: Any) -> dict[str, Any]:

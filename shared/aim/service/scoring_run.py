@@ -401,7 +401,7 @@ class ScoringRun:
 
     def _scored(self, active: list[PrisonerState], inputs: ScoreInputs, result: ScoreResult) -> None:
         """Called after each scoring pass with who was scored, the model's inputs and its result, before
-        the lights are set. Does nothing here: a hook for offline studies (``aim.ceiling``)."""
+        the lights are set. Does nothing here: a hook for offline studies (``aim_lab.ceiling``)."""
 
     @staticmethod
     def _groups(active: list[PrisonerState]) -> npt.NDArray[np.int64]:

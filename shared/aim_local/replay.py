@@ -20,9 +20,10 @@ from zoneinfo import ZoneInfo
 
 from aim.config import AimConfig
 from aim.domain.prisoner import PrisonerState
-from aim.local.stack import LocalAws, local_aws
 from aim.service.ingest import report_key
 from aim.service.scoring_run import horizon
+
+from aim_local.stack import LocalAws, local_aws
 
 
 @dataclass(frozen=True)

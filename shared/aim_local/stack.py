@@ -179,6 +179,7 @@ class LocalAws:
         # Metrics are disabled locally; Powertools still warns that none were published.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         from aim.observability import metrics
+
         from functions.score import handler as score_handler
         from functions.transform import handler as transform_handler
 
@@ -365,7 +366,7 @@ def local_aws(config: AimConfig) -> Iterator[LocalAws]:
     import boto3
     from moto import mock_aws
 
-    from aim.local.moto_speedups import fast_partition_queries
+    from aim_local.moto_speedups import fast_partition_queries
 
     with _patched_env(local_env(config)), mock_aws(), fast_partition_queries():
         _reset_caches()

@@ -212,7 +212,7 @@ def write_replay_report(
 ) -> Path:
     """Board by wing, then each red alert: what changed and, with ``history``, the score over time.
 
-    ``summary`` is an ``aim.local.replay.ReplaySummary`` (only ``board`` and ``lines()`` are
+    ``summary`` is an ``aim_local.replay.ReplaySummary`` (only ``board`` and ``lines()`` are
     used). ``history`` maps a prisoner to (scoring time, score, red threshold) points, e.g.
     collected with ``replay(..., observe=...)``; without it the report shows, for each alert,
     observed against expected in the alert's evidence window only."""
@@ -360,7 +360,7 @@ def _subgroup_chart(subgroups: Sequence[Mapping[str, Any]]) -> str:
 
 
 def write_evaluate_report(path: Path, figures: Mapping[str, Any], sweep: Sequence[Mapping[str, Any]]) -> Path:
-    """The trade-off curve, subgroup ratios and the targets, from ``aim.evaluate`` results.
+    """The trade-off curve, subgroup ratios and the targets, from ``aim_lab.evaluate`` results.
 
     ``figures`` is the dict ``aim evaluate`` writes to ``evaluate.json`` (it needs at least
     ``overall``; ``subgroups``, ``targets`` and ``current_threshold`` are used when present);

@@ -1,6 +1,6 @@
 """``aim evaluate``: detection quality measured on simulated establishments with ground truth.
 
-Each seed simulates one establishment (``aim.simulate``), replays its kiosk batches through
+Each seed simulates one establishment (``aim_lab.simulate``), replays its kiosk batches through
 the same path as ``aim replay`` (embedded local AWS, the production handlers, the hourly
 schedule on a simulated clock) and then scores what came out against the truth:
 
@@ -38,9 +38,10 @@ from zoneinfo import ZoneInfo
 from aim.config import AimConfig, load_config
 from aim.domain import alerts as alerting
 from aim.domain.assessment import Assessment
-from aim.reference_rule import DEFAULT_GRID, REARM, Upload, plain_rule_flags
-from aim.simulate import Collapse, Confounder, ScenarioSpec, SimPrisoner
-from aim.truth_file import ExternalTruth
+
+from aim_lab.reference_rule import DEFAULT_GRID, REARM, Upload, plain_rule_flags
+from aim_lab.simulate import Collapse, Confounder, ScenarioSpec, SimPrisoner
+from aim_lab.truth_file import ExternalTruth
 
 HOURS_72 = 72.0
 HOURS_7D = 7 * 24.0
@@ -592,7 +593,7 @@ class SeedOutcome:
     summary_lines: list[str] = field(default_factory=list)
     summary: Any = None  # the ReplaySummary (board), for the per-seed replay report
     messages: list[dict[str, Any]] = field(default_factory=list)  # the alerts as published
-    # the plain per-factor rule (aim.reference_rule) on the same batches: setting -> (detected 72h, false reds)
+    # the plain per-factor rule (aim_lab.reference_rule) on the same batches: setting -> (detected 72h, false reds)
     reference: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
@@ -644,8 +645,9 @@ def evaluate_seed(
     progress: Callable[[str, int, int], None] | None = None,
     thresholds: Sequence[float] = DEFAULT_SWEEP,
 ) -> SeedOutcome:
-    from aim.local.replay import BatchFile, replay
-    from aim.simulate import simulate
+    from aim_local.replay import BatchFile, replay
+
+    from aim_lab.simulate import simulate
 
     started = time.perf_counter()
     scenario = simulate(spec)
@@ -752,8 +754,9 @@ def evaluate_directory(
 
     Alerts and score rows before the truth's evaluation window are the model's burn-in on the
     scenario's history and are left out of every figure."""
-    from aim.local.replay import collect_batches, replay
-    from aim.truth_file import TruthError, load_truth
+    from aim_local.replay import collect_batches, replay
+
+    from aim_lab.truth_file import TruthError, load_truth
 
     started = time.perf_counter()
     truth = truth or load_truth(directory)
@@ -1028,7 +1031,7 @@ def render_text(results: dict[str, Any], outcomes: Sequence[SeedOutcome]) -> lis
     ref_best = ref.get("best_at_target_false_reds")
     if ref.get("settings"):
         lines.append(
-            "plain per-factor rule (aim.reference_rule, for comparison), best with <= "
+            "plain per-factor rule (aim_lab.reference_rule, for comparison), best with <= "
             f"{TARGET_FALSE_REDS_PER_1000} false red per 1,000: "
             + (
                 f"{ref_best['setting']}: recall@72h {_fmt(ref_best['recall_72h'])}, "
@@ -1088,7 +1091,7 @@ def write_json(
 
 
 def history_of(observations: Iterable[Observation]) -> dict[str, list[tuple[datetime, float, float]]]:
-    """Score trajectories for ``aim.report.write_replay_report(history=...)``."""
+    """Score trajectories for ``aim_lab.report.write_replay_report(history=...)``."""
     out: dict[str, list[tuple[datetime, float, float]]] = defaultdict(list)
     for o in observations:
         if o.red_at is not None and o.in_custody:
@@ -1097,7 +1100,7 @@ def history_of(observations: Iterable[Observation]) -> dict[str, list[tuple[date
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from aim.cli import _progress_printer
+    from aim_lab.console import progress_printer
 
     config = load_config(args.config) if getattr(args, "config", None) else load_config()
     try:
@@ -1125,7 +1128,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         variant, spec = spec_for(seed, position, args.prisoners, args.days, style)
         config = _with_establishment(config, spec.establishment)
         print(f"seed {seed}: {spec.prisoners} prisoners, {spec.days} days from {spec.start} [{variant}]", flush=True)
-        outcome = evaluate_seed(seed, variant, spec, config, progress=_progress_printer(f"  seed {seed}"))
+        outcome = evaluate_seed(seed, variant, spec, config, progress=progress_printer(f"  seed {seed}"))
         _print_outcome(outcome)
         outcomes.append(outcome)
         if len(outcomes) < len(seeds):  # a long run leaves usable figures after every seed
@@ -1139,8 +1142,8 @@ def _evaluate_scenarios(
     directories: Sequence[Path], config: AimConfig, args: argparse.Namespace, json_path: Path, started: float
 ) -> int:
     """``aim evaluate --scenario DIR``: scenarios written elsewhere, each with its own truth.json."""
-    from aim.cli import _progress_printer
-    from aim.truth_file import TruthError, load_truth
+    from aim_lab.console import progress_printer
+    from aim_lab.truth_file import TruthError, load_truth
 
     command = "aim evaluate " + " ".join(f"--scenario {d}" for d in directories)
     if getattr(args, "config", None):
@@ -1152,7 +1155,7 @@ def _evaluate_scenarios(
             config = _with_establishment(config, truth.spec.establishment)
             print(f"scenario {directory}: establishment {truth.spec.establishment}", flush=True)
             outcome = evaluate_directory(
-                directory, config, progress=_progress_printer(f"  {directory.name}"), truth=truth
+                directory, config, progress=progress_printer(f"  {directory.name}"), truth=truth
             )
         except TruthError as exc:
             print(f"aim evaluate: {exc}", file=sys.stderr)
@@ -1192,7 +1195,7 @@ def _finish(
     print(f"figures written to {json_path}")
     if getattr(args, "report", None):
         try:
-            from aim.report import write_evaluate_report, write_replay_report
+            from aim_lab.report import write_evaluate_report, write_replay_report
 
             write_evaluate_report(Path(args.report), results, results["sweep"])
             print(f"report written to {args.report}")

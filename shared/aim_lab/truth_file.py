@@ -1,10 +1,10 @@
-"""Ground truth for a scenario written outside ``aim.simulate`` (``truth.json``, ``aim.scenario-truth/1``).
+"""Ground truth for a scenario written outside ``aim_lab.simulate`` (``truth.json``, ``aim.scenario-truth/1``).
 
 ``aim evaluate --scenario DIR`` replays the kiosk batches under ``DIR`` and scores the alerts
 against ``DIR/truth.json``, so detection can be measured on scenarios the model was not tuned on
 (an establishment's own reconstructed history, or another team's generator). This module only
 reads the file and maps it onto the evaluation's own types; it is pure and typed. A directory
-written by ``aim.simulate.write_scenario`` (its own ``truth.json`` layout) is read as well.
+written by ``aim_lab.simulate.write_scenario`` (its own ``truth.json`` layout) is read as well.
 
 The format (every date is a local calendar date, every moment RFC 3339 with an offset)::
 
@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from aim.simulate import (
+from aim_lab.simulate import (
     Collapse,
     Confounder,
     ConfounderKind,
@@ -249,7 +249,7 @@ def load_truth(directory: Path) -> ExternalTruth:
         raise TruthError(f"{path} not found: a scenario directory needs a {TRUTH_FILE}") from exc
     except (OSError, ValueError) as exc:
         raise TruthError(f"{path}: not readable JSON ({exc})") from exc
-    if isinstance(raw, dict) and "spec" in raw and "truth" in raw:  # written by aim.simulate.write_scenario
+    if isinstance(raw, dict) and "spec" in raw and "truth" in raw:  # written by aim_lab.simulate.write_scenario
         return _from_simulation(path, raw)
     try:
         doc = TruthDocument.model_validate(raw)
@@ -264,7 +264,7 @@ def _from_simulation(path: Path, raw: dict[str, Any]) -> ExternalTruth:
     try:
         sim = ScenarioTruth.model_validate(raw)
     except ValidationError as exc:
-        raise TruthError(f"{path}: not a valid aim.simulate truth file ({exc.error_count()} problem(s))") from exc
+        raise TruthError(f"{path}: not a valid aim_lab.simulate truth file ({exc.error_count()} problem(s))") from exc
     start = sim.spec.start
     return ExternalTruth(
         sim.spec,

@@ -10,11 +10,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aim.cli import _progress_printer, board_summary
 from aim.config import load_config
 from aim.domain.alerts import alert_text
-from aim.local.replay import BatchFile, replay
-from aim.simulate import ScenarioSpec, simulate
+from aim_local.replay import BatchFile, replay
+
+from aim_lab.console import board_summary, progress_printer
+from aim_lab.simulate import ScenarioSpec, simulate
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -50,7 +51,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     batches = [BatchFile(b.key, b.body, b.created_at) for b in scenario.batches]
     summary = replay(
-        batches, config, on_alert=alerts.append, progress=_progress_printer("  day by day"), observe=observe
+        batches, config, on_alert=alerts.append, progress=progress_printer("  day by day"), observe=observe
     )
 
     truth = {c.prisoner_id: c for c in scenario.truth}
@@ -80,7 +81,7 @@ def run_demo(args: argparse.Namespace) -> int:
     )
     if args.report:
         try:
-            from aim.report import write_replay_report
+            from aim_lab.report import write_replay_report
 
             write_replay_report(Path(args.report), summary, alerts=alerts, config=config, history=dict(history))
             print(f"report: {args.report}")

@@ -6,32 +6,16 @@ import argparse
 import json
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from aim.config import AimConfig, ConfigError, load_config
-
-
-def _progress_printer(label: str) -> Any:
-    state = {"last": 0.0}
-
-    def show(clock: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done == total or now - state["last"] > 0.5:
-            state["last"] = now
-            width = 30
-            filled = int(width * done / max(total, 1))
-            sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}  clock {clock[:16]}Z ")
-            if done == total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-
-    return show
+from aim.config import ConfigError, load_config
+from aim_lab.console import progress_printer
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from aim.local.replay import collect_batches, replay
+    from aim_local.replay import collect_batches, replay
 
     config = load_config(args.config)
     directory = Path(args.dir)
@@ -50,7 +34,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         def write(alert: dict[str, Any]) -> None:
             sink.write(json.dumps(alert, separators=(",", ":")) + "\n")
 
-        progress = None if args.quiet else _progress_printer("replay")
+        progress = None if args.quiet else progress_printer("replay")
         history: dict[str, list[tuple[Any, float, float]]] = defaultdict(list)
 
         def observe(tick: Any, rows: list[dict[str, Any]]) -> None:
@@ -68,7 +52,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(f"time: {elapsed:.1f} s (ingest {summary.ingest_seconds:.1f} s, scoring {summary.scoring_seconds:.1f} s)")
     print(f"alerts written to {out}")
     if args.report:
-        from aim.report import write_replay_report
+        from aim_lab.report import write_replay_report
 
         write_replay_report(Path(args.report), summary, alerts_path=out, config=config, history=dict(history))
         print(f"report written to {args.report}")
@@ -76,39 +60,54 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
-    from aim.kiosk import upload_files
+    from aim_cli.upload import upload_files
 
     return upload_files([Path(f) for f in args.files], bucket=args.bucket)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from aim.demo import run_demo
+    from aim_lab.demo import run_demo
 
     return run_demo(args)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from aim.evaluate import run_evaluate
+    from aim_lab.evaluate import run_evaluate
 
     return run_evaluate(args)
 
 
 def cmd_ceiling(args: argparse.Namespace) -> int:
-    from aim.ceiling import run
+    from aim_lab.ceiling import run
 
     return run(args)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from aim.bench import run_bench
+    from aim_lab.bench import run_bench
 
     return run_bench(args)
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    from aim.reconcile import run_reconcile
+    from aim_cli.reconcile import run_reconcile
 
     return run_reconcile(args)
+
+
+def _ceiling_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=None, help="AIM config file (default: built-in defaults)")
+    parser.add_argument("--test-seeds", default="1-3", help="held-out seeds of each kind (default 1-3)")
+    parser.add_argument(
+        "--train-seeds", default="101-108", help="mixed and stark training seeds, 15%% collapses (101-108)"
+    )
+    parser.add_argument("--train-independent-seeds", default="11-16", help="independent training seeds (11-16)")
+    parser.add_argument("--workers", type=int, default=2, help="scenarios captured side by side (default 2)")
+    parser.add_argument("--out", default="out/ceiling.json")
+    parser.add_argument("--captures", default="out/ceiling", help="where each scenario's capture is kept")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse captures kept by an earlier run (same code and config only)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,16 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="DIR",
         help="evaluate a scenario written elsewhere: kiosk batches under DIR and DIR/truth.json "
-        "(aim.scenario-truth/1, see aim.truth_file); repeatable; replaces --seeds",
+        "(aim.scenario-truth/1, see aim_lab.truth_file); repeatable; replaces --seeds",
     )
     ev.set_defaults(func=cmd_evaluate)
 
     ce = sub.add_parser(
         "ceiling", help="how far a classifier trained on ground truth gets on the same scenarios (needs .[study])"
     )
-    from aim.ceiling import add_arguments
-
-    add_arguments(ce)
+    _ceiling_arguments(ce)
     ce.set_defaults(func=cmd_ceiling)
 
     rc = sub.add_parser("reconcile", help="list uploads neither applied nor quarantined, and dead letters")
@@ -191,19 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def board_summary(board: list[dict[str, Any]]) -> str:
-    by_wing: dict[str, Counter[str]] = defaultdict(Counter)
-    for row in board:
-        by_wing[row["wing"]][row["light"]] += 1
-    lines = [f"{'wing':<6}{'red':>6}{'amber':>7}{'green':>7}{'insuff.':>9}{'out':>6}"]
-    for wing in sorted(by_wing):
-        c = by_wing[wing]
-        out = c["released"] + c["transferred"]
-        lines.append(f"{wing:<6}{c['red']:>6}{c['amber']:>7}{c['green']:>7}{c['insufficient']:>9}{out:>6}")
-    return "\n".join(lines)
-
-
-__all__ = ["AimConfig", "board_summary", "build_parser", "main"]
+__all__ = ["build_parser", "main"]
 
 if __name__ == "__main__":
     raise SystemExit(main())

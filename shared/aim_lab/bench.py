@@ -485,7 +485,7 @@ def _ddb_calls(log: CallLog, phase: str) -> dict[str, int]:
 def issue_round_trips(records: int = 500, prisoners: int = 100) -> dict[str, Any]:
     """Round trips for one batch of ``records`` records touching ``prisoners``, a re-upload of it,
     and the scoring run that reads it."""
-    from aim.local.stack import local_aws
+    from aim_local.stack import local_aws
 
     config = AimConfig(establishments=["LEI"])
     key, body, created = issue_batch(records, prisoners)
@@ -522,8 +522,9 @@ def issue_round_trips(records: int = 500, prisoners: int = 100) -> dict[str, Any
 
 
 def backtest(spec: Any, config: AimConfig) -> dict[str, Any]:
-    from aim.local.replay import collect_batches, replay
-    from aim.simulate import simulate, write_scenario
+    from aim_local.replay import collect_batches, replay
+
+    from aim_lab.simulate import simulate, write_scenario
 
     t0 = time.perf_counter()
     scenario = simulate(spec)
@@ -658,7 +659,6 @@ def backtest(spec: Any, config: AimConfig) -> dict[str, Any]:
 
 def scoring_at_scale(prisoners: int = 1500, repeats: int = 3, seed: int = 1) -> dict[str, Any]:
     import numpy as np
-
     from aim.domain.features import CHANNELS, NF, F
     from aim.domain.prisoner import PrisonerState
     from aim.domain.scoring import ScoreInputs, channel_weights, score
@@ -1122,7 +1122,7 @@ def _row(what: str, figure: str, target: str, met: bool | None) -> tuple[str, st
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from aim.simulate import ScenarioSpec, simulate
+    from aim_lab.simulate import ScenarioSpec, simulate
 
     quick = bool(getattr(args, "quick", False))
     config = AimConfig(establishments=["LEI"])

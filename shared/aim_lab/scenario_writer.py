@@ -1116,7 +1116,7 @@ def write_scenario(
 
 def main(argv: list[str] | None = None, _clock: Callable[[], float] = _time.perf_counter) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m aim.scenario_writer", description="Write an independent kiosk scenario with ground truth."
+        prog="python -m aim_lab.scenario_writer", description="Write an independent kiosk scenario with ground truth."
     )
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--out", type=Path, required=True)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from botocore.exceptions import ClientError
-
 from aim.adapters.aws import client
-from aim.local.replay import _upload_key
+from aim_local.replay import _upload_key
+from botocore.exceptions import ClientError
 
 
 def upload_files(files: list[Path], bucket: str) -> int:

@@ -37,7 +37,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-
 from aim.config import AimConfig, load_config
 from aim.domain.features import DROP, MEMBERSHIP
 from aim.domain.prisoner import PrisonerState
@@ -109,9 +108,10 @@ def features(inputs: ScoreInputs, result: ScoreResult, mult: npt.NDArray[np.floa
 
 def _source(name: str, workdir: Path, tz: ZoneInfo) -> tuple[str, list[Any], list[Any], list[Any], datetime, int]:
     """(establishment, batches, collapses, prisoners, window start, days) of ``kind:seed``."""
-    from aim.evaluate import spec_for
-    from aim.local.replay import BatchFile, collect_batches
-    from aim.simulate import simulate
+    from aim_local.replay import BatchFile, collect_batches
+
+    from aim_lab.evaluate import spec_for
+    from aim_lab.simulate import simulate
 
     kind, _, seed_text = name.partition(":")
     seed = int(seed_text)
@@ -126,8 +126,8 @@ def _source(name: str, workdir: Path, tz: ZoneInfo) -> tuple[str, list[Any], lis
         batches = [BatchFile(b.key, b.body, b.created_at) for b in sc.batches]
         return spec.establishment, batches, list(sc.truth), list(sc.prisoners), start, spec.days
     if kind == "independent":
-        from aim.scenario_writer import write_scenario
-        from aim.truth_file import load_truth
+        from aim_lab.scenario_writer import write_scenario
+        from aim_lab.truth_file import load_truth
 
         out = workdir / f"independent-{seed}"
         write_scenario(out, seed)
@@ -147,8 +147,9 @@ def capture(name: str, config: AimConfig) -> Capture:
     """Run one scenario through the local stack, scoring daily at 07:00, and keep every pass."""
     from aim.adapters.dynamodb import DynamoItemStore
     from aim.adapters.sns import SnsAlertPublisher
-    from aim.evaluate import custody_days
-    from aim.local.stack import local_aws
+    from aim_local.stack import local_aws
+
+    from aim_lab.evaluate import custody_days
 
     with tempfile.TemporaryDirectory() as tmp:
         tz = ZoneInfo(config.timezone)
@@ -407,26 +408,11 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
-    from aim.report import write_ceiling_report
+    from aim_lab.report import write_ceiling_report
 
     report = write_ceiling_report(out.with_name(out.stem + "-report.html"), results)
     print(f"\nwritten: {out}, {report}")
     return 0
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default=None, help="AIM config file (default: built-in defaults)")
-    parser.add_argument("--test-seeds", default="1-3", help="held-out seeds of each kind (default 1-3)")
-    parser.add_argument(
-        "--train-seeds", default="101-108", help="mixed and stark training seeds, 15%% collapses (101-108)"
-    )
-    parser.add_argument("--train-independent-seeds", default="11-16", help="independent training seeds (11-16)")
-    parser.add_argument("--workers", type=int, default=2, help="scenarios captured side by side (default 2)")
-    parser.add_argument("--out", default="out/ceiling.json")
-    parser.add_argument("--captures", default="out/ceiling", help="where each scenario's capture is kept")
-    parser.add_argument(
-        "--reuse", action="store_true", help="reuse captures kept by an earlier run (same code and config only)"
-    )
 
 
 __all__ = ["Capture", "Point", "best_recall", "capture", "features", "labels", "operating_point", "train"]
