@@ -1,17 +1,16 @@
 """The kiosk batch contract (`aim.kiosk-batch/1`) in code.
 
-These pydantic models are the code form of ``../shared/contract/README.md`` section 1.
-Where they and that page disagree, one of them is wrong.
+These pydantic models are the code form of ``../shared/contract/README.md`` section 1, and the
+only one: the batch reader validates each record's JSON text with ``RECORD_ADAPTER`` and each
+header with ``BatchHeader``. Where they and that page disagree, one of them is wrong.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
-from json.encoder import encode_basestring_ascii
-from typing import Annotated, Any, Literal, NamedTuple, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -23,6 +22,7 @@ from pydantic import (
     StrictInt,
     Tag,
     TypeAdapter,
+    ValidationError,
     create_model,
 )
 
@@ -34,32 +34,23 @@ EST_PATTERN = r"^[A-Z]{3}$"
 # RFC 3339 date-time with a mandatory offset (Z or +hh:mm); "T" or a space is allowed by RFC 3339.
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FRACTION = re.compile(r"\.(\d+)")
 
-
-# The form every kiosk sends: upper-case T and Z, no fraction. datetime.fromisoformat reads it as is.
-_RFC3339_PLAIN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})")
+# The texts of these errors become reject reasons: they describe the rule, never the value.
 
 
 def _rfc3339(value: Any) -> datetime:
-    if type(value) is str and _RFC3339_PLAIN.fullmatch(value):
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            pass  # e.g. month 13: the general path below words the error
     if not isinstance(value, str):
         raise ValueError("must be an RFC 3339 timestamp string")
     if not _RFC3339.match(value):
-        raise ValueError(f"'{value[:40]}' is not an RFC 3339 timestamp with an offset")
+        raise ValueError("is not an RFC 3339 timestamp with an offset")
     text = value.replace("z", "Z").replace("t", "T")
     if "." in text:  # Python's parser takes at most 6 fraction digits
-        head, _, tail = text.partition(".")
-        digits = re.match(r"\d+", tail)
-        assert digits is not None
-        text = f"{head}.{digits.group()[:6].ljust(6, '0')}{tail[digits.end() :]}"
+        text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
     try:
         return datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ValueError(f"'{value[:40]}' is not a valid date-time: {exc}") from None
+    except ValueError:
+        raise ValueError("is not a valid date-time (no such month, day, hour, minute, second or offset)") from None
 
 
 def _iso_date(value: Any) -> date:
@@ -67,8 +58,8 @@ def _iso_date(value: Any) -> date:
         raise ValueError("must be a date string YYYY-MM-DD")
     try:
         return date.fromisoformat(value)
-    except ValueError as exc:
-        raise ValueError(f"'{value}' is not a valid date: {exc}") from None
+    except ValueError:
+        raise ValueError("is not a valid date (no such month or day)") from None
 
 
 Timestamp = Annotated[datetime, BeforeValidator(_rfc3339)]
@@ -276,266 +267,49 @@ AnyRecord = PrisonerRecord | HeartbeatRecord | UnknownRecord
 RECORD_ADAPTER: TypeAdapter[AnyRecord] = TypeAdapter(KioskRecord)  # type: ignore[arg-type]
 
 
-def describe_error(exc: Exception) -> str:
-    """One short line naming each field that is wrong and why."""
-    errors = getattr(exc, "errors", None)
-    if not callable(errors):
-        return str(exc)
-    parts = []
-    for err in errors(include_url=False):
-        loc = [str(p) for p in err.get("loc", ())]
-        if loc and (loc[0] in KNOWN_TYPES or loc[0] in ("unknown", "function-after[_check_detail()]")):
-            loc = loc[1:]  # the union tag is not a field
-        field = ".".join(loc) or "record"
-        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        if err.get("type") == "missing":
-            parts.append(f"{field}: missing")
-            continue
-        value = err.get("input")
-        shown = f" (got {value!r})" if isinstance(value, str | int | float | bool) and len(repr(value)) < 60 else ""
-        parts.append(f"{field}: {msg}{shown}")
-    return "; ".join(parts)
-
-
-# ------------------------------------------------------------------------------------------------
-# The common valid record, checked without building a model.
-#
-# Building a pydantic model per record was most of the transform's cost (issue 5). The checks
-# below accept only records the models above certainly accept, in plain JSON shapes, and give
-# the same values the models would; anything else (a reject, an unknown type, an extra key, a
-# float, a null where a value is required) returns None and the models judge it, so every
-# reject's reason still comes from pydantic. tests/unit/test_contract_fast_path.py holds the
-# two to agreement.
-
-_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_PRISON_NUMBER = re.compile(r"[A-Z][0-9]{4}[A-Z]{2}")
-_EST = re.compile(r"[A-Z]{3}")
-_LOCATION = re.compile(r"[A-Z0-9]{1,4}(?:-[A-Z0-9]{1,4}){0,3}")
-_ASCII_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-# A check takes a JSON value and gives its canonical JSON text as facts store it, or None
-# when the model might not accept it as it is.
-Check = Callable[[Any], str | None]
-
-
-def _date(value: Any) -> str | None:
-    if type(value) is not str or not _ASCII_DATE.fullmatch(value):
-        return None
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return None
-    return f'"{value}"'
-
-
-def _count(value: Any) -> str | None:
-    return int.__repr__(value) if type(value) is int and value >= 0 else None  # bool is not int here
-
-
-def _bool(value: Any) -> str | None:
-    return ("true" if value else "false") if type(value) is bool else None
-
-
-def _one_of(*choices: str) -> Check:
-    encoded = {choice: f'"{choice}"' for choice in choices}
-    return lambda value: encoded.get(value) if type(value) is str else None
-
-
-def _matching(pattern: re.Pattern[str]) -> Check:
-    return lambda value: f'"{value}"' if type(value) is str and pattern.fullmatch(value) else None
-
-
-def _short_text(value: Any) -> str | None:
-    return encode_basestring_ascii(value) if type(value) is str and len(value) <= 64 else None
-
-
-_location = _matching(_LOCATION)
-_est = _matching(_EST)
-_activity = _one_of("work", "education", "gym", "library", "faith", "other")
-
-# Per record type, each detail key (by alias) -> (check, required). Mirrors DETAIL_MODELS;
-# tests/unit/test_contract_fast_path.py holds the two to agreement.
-FAST_DETAIL_CHECKS: dict[str, dict[str, tuple[Check, bool]]] = {
-    "visit_booked": {"visit_date": (_date, True)},
-    "visit_cancelled": {"visit_date": (_date, True), "by": (_one_of("prisoner", "visitor", "establishment"), True)},
-    "visit_attended": {},
-    "phone_call": {"duration_s": (_count, False)},
-    "phone_credit_added": {"amount_pence": (_count, False)},
-    "activity_attended": {"activity": (_activity, True), "minutes": (_count, False)},
-    "activity_missed": {
-        "activity": (_activity, True),
-        "reason": (_one_of("refused", "sick", "cancelled", "other"), True),
-    },
-    "canteen_order": {"amount_pence": (_count, False)},
-    "meal_selected": {},
-    "application_submitted": {"category": (_short_text, False)},
-    "complaint_submitted": {},
-    "healthcare_request": {},
-    "kiosk_login": {},
-    "profile": {
-        "date_of_birth": (_date, False),
-        "self_harm_history": (_bool, False),
-        "acct_status": (_one_of("open", "post_closure", "none"), False),
-        "location": (_location, False),
-    },
-    "reception": {"location": (_location, False), "from": (_est, False)},
-    "location_change": {"location": (_location, True)},
-    "transfer_out": {"to": (_est, False)},
-    "release": {},
-    "significant_date": {
-        "date": (_date, True),
-        "kind": (_one_of("court", "sentence", "parole", "anniversary", "other"), True),
-    },
-    "kiosk_heartbeat": {},
-}
-
-
-class _DetailSpec(NamedTuple):
-    fields: tuple[tuple[str, str, Check, bool], ...]  # (key, '"key":', check, required), by key
-    required: bool  # some field is required, so an absent detail is a reject
-
-
-_SPECS: dict[str, _DetailSpec] = {
-    record_type: _DetailSpec(
-        tuple((k, f'"{k}":', check, required) for k, (check, required) in sorted(checks.items())),
-        any(required for _, required in checks.values()),
-    )
-    for record_type, checks in FAST_DETAIL_CHECKS.items()
-}
-_PRISONER_KEYS = frozenset({"event_id", "type", "prisoner_id", "occurred_at", "detail"})
-_HEARTBEAT_KEYS = frozenset({"event_id", "type", "occurred_at", "detail"})
-_ABSENT: Any = object()
-
-
-class PlainRecord(NamedTuple):
-    """A record the fast checks vouch for, with the values its model would hold."""
-
-    event_id: str
-    type: str
-    prisoner_id: str | None
-    occurred_at: datetime
-    detail: str  # canonical JSON of the detail as facts store it, "" when empty
-    strings: int  # JSON strings (keys and string values) the record is made of
-
-
-def plain_record(obj: dict[str, Any]) -> PlainRecord | None:
-    """The record as its model would read it, or None when only the model can judge it."""
-    record_type: str = obj.get("type")  # type: ignore[assignment]  # checked just below
-    spec = _SPECS.get(record_type) if type(record_type) is str else None
-    if spec is None:
-        return None
-    if record_type == "kiosk_heartbeat":
-        if not obj.keys() <= _HEARTBEAT_KEYS:
-            return None
-        prisoner_id = None
-    else:
-        prisoner_id = obj.get("prisoner_id")
-        if (
-            not obj.keys() <= _PRISONER_KEYS
-            or type(prisoner_id) is not str
-            or not _PRISON_NUMBER.fullmatch(prisoner_id)
-        ):
-            return None
-    event_id = obj.get("event_id")
-    if type(event_id) is not str or not _ID.fullmatch(event_id):
-        return None
-    occurred = obj.get("occurred_at")
-    if type(occurred) is not str:
-        return None
-    try:
-        occurred_at = _rfc3339(occurred)
-    except ValueError:
-        return None
-    strings = 2 * len(obj)
-    detail = obj.get("detail", _ABSENT)
-    if detail is _ABSENT:
-        if spec.required:
-            return None  # absent means {}, which lacks a required field
-        return PlainRecord(event_id, record_type, prisoner_id, occurred_at, "", strings)
-    if type(detail) is not dict:
-        return None
-    text = _detail_text(spec, detail)
-    if text is None:
-        return None
-    # each detail key is a string, and so is each string value; "detail" is a key without a string value
-    strings += len(detail) - 1 + sum(type(value) is str for value in detail.values())
-    return PlainRecord(event_id, record_type, prisoner_id, occurred_at, text, strings)
-
-
-def _detail_text(spec: _DetailSpec, detail: dict[str, Any]) -> str | None:
-    """The detail's canonical JSON as facts store it ("" when empty), or None for the model to judge."""
-    parts = []
-    found = 0
-    for key, prefix, check, required in spec.fields:
-        value = detail.get(key, _ABSENT)
-        if value is _ABSENT or value is None:  # an explicit null is the default, and facts leave defaults out
-            if required:
-                return None
-            found += value is None
-            continue
-        text = check(value)
-        if text is None:
-            return None
-        found += 1
-        parts.append(prefix + text)
-    if found != len(detail):
-        return None  # a key the model ignores: let the model say so
-    return "{" + ",".join(parts) + "}" if parts else ""
-
-
-# ------------------------------------------------------------------------------------------------
-# The kiosks' own line layout, read with one regular expression.
-#
-# Every kiosk writes a record as compact JSON with its keys in one order and no escapes:
-#   {"event_id":"..","type":"..","prisoner_id":"..","occurred_at":"..","detail":{..}}
-# (prisoner_id absent for a heartbeat, detail absent when empty). COMPACT_RECORD matches only
-# that layout, with every string free of escapes and control characters, every number a
-# non-negative integer and no nested value, so such a line is valid JSON whose keys and values
-# can be read off the match; compact_detail then checks the detail as plain_record does. Any
-# other line (other spacing, key order, escapes, floats, ...) does not match and is read as
-# before. tests/unit/test_contract_fast_path.py holds this to agreement with the models.
-
-_JSON_SCALAR = r'(?:"[^"\\\x00-\x1f]*+"|0|[1-9][0-9]{0,17}|true|false|null)'
-_JSON_PAIR = r'"([a-z_]++)":(' + _JSON_SCALAR + ")"
-COMPACT_RECORD = re.compile(
-    r'\{"event_id":"([A-Za-z0-9._:-]{1,64}+)","type":"([a-z_]++)",'
-    r'(?:"prisoner_id":"([A-Z][0-9]{4}[A-Z]{2})",)?'
-    r'"occurred_at":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2}))"'
-    r'(?:,"detail":\{((?:"[a-z_]++":' + _JSON_SCALAR + r')(?:,"[a-z_]++":' + _JSON_SCALAR + r")*+)?\})?\}"
+# Error types whose pydantic message is made of the rule alone (pattern, bound, allowed values),
+# never of the input. Any other type is named by its code.
+_RULE_MESSAGES = frozenset(
+    {
+        "bool_type",
+        "dict_type",
+        "extra_forbidden",
+        "greater_than_equal",
+        "int_type",
+        "json_invalid",
+        "literal_error",
+        "model_attributes_type",
+        "model_type",
+        "string_pattern_mismatch",
+        "string_too_long",
+        "string_too_short",
+        "string_type",
+    }
 )
-_PAIRS = re.compile(_JSON_PAIR)
-_LITERALS: dict[str, Any] = {"true": True, "false": False, "null": None}
-
-# Kiosks repeat the same few details ({"activity":"work","reason":"other"}): per record type,
-# the verdict on each detail body seen (None for "the model judges it"), so the next record with
-# that body costs one look-up. Keyed by COMPACT_RECORD's group 5: None when the detail is absent
-# or {}. Bounded: a type's table is emptied when full.
-COMPACT_DETAILS: dict[str, dict[str | None, str | None]] = {
-    t: {None: None if spec.required else ""} for t, spec in _SPECS.items()
-}
-_COMPACT_DETAILS_SIZE = 4096
+_UNION_TAGS = KNOWN_TYPES | {"unknown"}
 
 
-def compact_detail(record_type: str, body: str | None) -> str | None:
-    """The canonical detail of a ``COMPACT_RECORD`` match's detail body (group 5), as
-    plain_record gives it, or None when only the model can judge it.
+def describe_error(exc: ValidationError) -> str:
+    """One short line naming each field that is wrong and the rule it breaks, never its value
+    (a reject reason is kept for months and may be read by anyone who reads the reports)."""
+    return "; ".join(
+        f"{_field(err['loc'])}: {_rule(err)}" for err in exc.errors(include_url=False, include_input=False)
+    )
 
-    ``record_type`` must be a key of ``FAST_DETAIL_CHECKS``."""
-    known = COMPACT_DETAILS[record_type]
-    if body in known:
-        return known[body]
-    assert body is not None  # None is always known
-    detail: dict[str, Any] = {}
-    for key, token in _PAIRS.findall(body):
-        if key in detail:
-            text = None  # a duplicate key: the strict parser quarantines the batch
-            break
-        first = token[0]
-        detail[key] = token[1:-1] if first == '"' else _LITERALS[token] if first in "tfn" else int(token)
-    else:
-        text = _detail_text(_SPECS[record_type], detail)
-    if len(known) >= _COMPACT_DETAILS_SIZE:
-        known.clear()
-        known[None] = None if _SPECS[record_type].required else ""
-    known[body] = text
-    return text
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p)[:40] for p in loc]
+    if parts and parts[0] in _UNION_TAGS:
+        parts = parts[1:]  # the union tag is not a field
+    return ".".join(parts) or "record"
+
+
+def _rule(err: Any) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "missing"
+    if kind == "value_error":  # raised by this module's validators, worded without the value
+        return str(err["ctx"]["error"])
+    if kind in _RULE_MESSAGES:
+        return str(err["msg"])
+    return kind.replace("_", " ")
