@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 import pytest
 from aim.domain.batch import read_batch
@@ -19,6 +20,7 @@ from aim_lab.bench import (
     monthly_cost,
     rru,
     scoring_at_scale,
+    transform_throughput,
     wru,
 )
 
@@ -113,3 +115,16 @@ def test_scoring_at_scale_runs_the_real_assessment_for_every_prisoner() -> None:
     # Then every prisoner got a light and the estate figures are derived from the measured time
     assert sum(result["lights"].values()) == 60
     assert result["estate"]["cpu_s_per_establishment"] >= 0
+
+
+def test_transform_figures_count_every_record_line_and_time_a_500_record_batch() -> None:
+    # Given two valid batches, one of them uploaded twice
+    first, second = issue_batch(records=30, prisoners=5)[:2], issue_batch(records=12, prisoners=3)[:2]
+    # When the transform figures are measured
+    result = transform_throughput([first, second, first], ZoneInfo("Europe/London"), repeats=1)
+    # Then every record line counts, a repeated upload included, and the figures are derived from the time
+    assert (result["batches"], result["records"]) == (3, 72)
+    assert result["records_per_s"] > 0 and result["batch_500_ms"] > 0
+    assert result["us_per_record"] == pytest.approx(1e6 / result["records_per_s"], rel=0.01)
+    assert set(result["stage_share"]) == {"read_batch", "packs", "change_sets"}
+    assert "ratio" not in result

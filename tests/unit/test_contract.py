@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -209,3 +210,44 @@ def test_header_rules(field, value):
 def test_header_rejects_unknown_fields():
     with pytest.raises(ValidationError):
         BatchHeader.model_validate(header(extra="x"))
+
+
+# --- from JSON text, as the batch reader validates ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("detail", "type_", "field"),
+    [
+        ('{"duration_s": 5.0}', "phone_call", "duration_s"),
+        ('{"duration_s": "5"}', "phone_call", "duration_s"),
+        ('{"duration_s": true}', "phone_call", "duration_s"),
+        ('{"self_harm_history": "true"}', "profile", "self_harm_history"),
+        ('{"self_harm_history": 1}', "profile", "self_harm_history"),
+        ('{"visit_date": 20261123}', "visit_booked", "visit_date"),
+        ('"not an object"', "phone_call", "detail"),
+    ],
+)
+def test_json_text_gets_the_same_strict_types(detail, type_, field):
+    line = (
+        f'{{"event_id":"E-1","type":"{type_}","prisoner_id":"A1234BC",'
+        f'"occurred_at":"2026-11-20T08:00:00Z","detail":{detail}}}'
+    )
+    with pytest.raises(ValidationError) as err:
+        RECORD_ADAPTER.validate_json(line)
+    assert field in str(err.value)
+
+
+def test_json_text_of_a_valid_record_gives_the_model_the_python_object_gives():
+    data = record(type="profile", detail={"date_of_birth": "1990-01-02", "self_harm_history": True, "location": "B-1"})
+    assert RECORD_ADAPTER.validate_json(json.dumps(data)) == RECORD_ADAPTER.validate_python(data)
+
+
+@pytest.mark.parametrize("count", ["true", "3.0", '"3"', "-1"])
+def test_header_json_record_count_is_a_strict_non_negative_integer(count):
+    text = (
+        '{"schema":"aim.kiosk-batch/1","batch_id":"B-1","establishment":"LEI","kiosk_id":"LEI-K01",'
+        f'"created_at":"2026-11-20T09:00:00Z","record_count":{count}}}'
+    )
+    with pytest.raises(ValidationError) as err:
+        BatchHeader.model_validate_json(text)
+    assert "record_count" in str(err.value)
