@@ -354,6 +354,15 @@ def test_nan_in_a_field_the_model_ignores_still_quarantines_the_batch() -> None:
         read_batch(KEY, "\n".join([lines([rec(1)])[0], line]).encode())
 
 
+def test_a_lone_surrogate_escape_rejects_the_record_alone() -> None:
+    # Given text with half a UTF-16 pair: valid JSON syntax, but not a Unicode string
+    line = json.dumps(rec(1, type="application_submitted", detail={"category": "caf"})).replace('caf"', 'caf\\ud800"')
+    verdict = read_batch(KEY, "\n".join([lines([rec(1), rec(2)])[0], line, json.dumps(rec(2))]).encode())
+    assert [a.event_id for a in verdict.accepted] == ["E-2"]
+    assert [(r.line, r.event_id) for r in verdict.rejects] == [(2, "E-1")]
+    assert verdict.rejects[0].reason.startswith("record: Invalid JSON")
+
+
 def test_a_record_count_mismatch_is_reported_before_a_broken_line() -> None:
     text = "\n".join([lines([rec(1)], record_count=3)[0], json.dumps(rec(1)), "{broken"])
     with pytest.raises(QuarantineError, match="record_count is 3 but 2"):
