@@ -698,19 +698,12 @@ def scoring_at_scale(prisoners: int = 1500, repeats: int = 3, seed: int = 1) -> 
         score(inputs)
         pure.append(time.process_time() - t)
 
-    class _Store:  # in memory: the assessment loop records an alert before sending it
-        def put_if_absent(self, item: dict[str, Any]) -> bool:
-            return True
-
-        def delete(self, pk: str, sk: str) -> None:
-            return None
-
-        def put_many(self, items: Any) -> int:
-            return len(list(items))
-
-    class _Publisher:
-        def publish(self, **_: Any) -> None:
-            return None
+    from aim_local.memory import (
+        LAB_ALERT_ID_KEY,
+        InMemoryActivityRepository,
+        InMemoryPublisher,
+        InMemoryStateRepository,
+    )
 
     wings = "ABCDEF"
     full = []
@@ -733,10 +726,11 @@ def scoring_at_scale(prisoners: int = 1500, repeats: int = 3, seed: int = 1) -> 
         run = ScoringRun(
             "LEI",
             datetime(2026, 5, 2, 8, tzinfo=UTC),
-            _Store(),
-            _Store(),
-            _Publisher(),  # type: ignore[arg-type]
+            InMemoryActivityRepository(),
+            InMemoryStateRepository(),  # the assessment loop records an alert before sending it
+            InMemoryPublisher(),
             config,
+            LAB_ALERT_ID_KEY,
         )
         t = time.process_time()
         run._score(judged, judged, states, loaded, hours)

@@ -1,5 +1,5 @@
-"""The transform's fast paths (issue 5) give exactly what the plain implementations kept here give:
-facts, their grouping by day, the latest moment of each day, and the pack items (bytes included)."""
+"""The transform's fast paths give exactly what the plain implementations kept here give: facts,
+their grouping by day, the latest moment of each day, and the packs (bytes included)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aim.adapters.activity_table import facts_of_item, pack_items
 from aim.domain.activity import (
     PACK_DIGEST_CHARS,
     PACK_ZLIB_LEVEL,
@@ -23,10 +24,8 @@ from aim.domain.activity import (
     batch_days,
     batch_packs,
     facts_by_day,
-    facts_from_pack,
     facts_from_verdict,
-    pack_items,
-    pack_sk,
+    pack_day,
 )
 from aim.domain.batch import AcceptedRecord
 from hypothesis import given, settings
@@ -96,8 +95,7 @@ def _ref_chunks(rows: list[list[Any]], limit: int) -> list[tuple[int, bytes]]:
     raise ValueError("a single fact does not fit in a pack chunk")
 
 
-def ref_pack_items(
-    establishment: str,
+def ref_pack_day(
     kiosk_id: str,
     batch_id: str,
     day: date,
@@ -105,21 +103,15 @@ def ref_pack_items(
     retention_days: int,
     limit: int,
 ) -> DayPack:
-    ordered = sorted(facts, key=lambda f: f.sk)
-    ref = f"{kiosk_id}/{batch_id}"
+    ordered = sorted(facts, key=lambda f: f.identity)
     if not ordered:
-        return DayPack(day, ref, [], 0)
+        return DayPack(day, kiosk_id, batch_id, "", [], 0, 0)
     expires = int((max(f.occurred_at for f in ordered) + timedelta(days=retention_days)).timestamp())
     rows = [
         [f.prisoner_id, f.event_id, f.type, (f.occurred_at - _EPOCH) // timedelta(seconds=1), f.detail] for f in ordered
     ]
     digest = hashlib.sha256(_ref_json(rows)).hexdigest()[:PACK_DIGEST_CHARS]
-    pk = f"{establishment}#{day.isoformat()}"
-    items = [
-        {"pk": pk, "sk": pack_sk(kiosk_id, batch_id, digest, n), "f": blob, "n": count, "expires_at": expires}
-        for n, (count, blob) in enumerate(_ref_chunks(rows, limit))
-    ]
-    return DayPack(day, f"{ref}#{digest}", items, len(rows))
+    return DayPack(day, kiosk_id, batch_id, digest, _ref_chunks(rows, limit), len(rows), expires)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -194,7 +186,7 @@ def test_facts_from_verdict_are_the_reference_facts(verdict: Any, tz: ZoneInfo) 
     retention=st.integers(1, 400),
     shuffle=st.randoms(use_true_random=False),
 )
-def test_pack_items_are_the_reference_items_byte_for_byte(
+def test_pack_day_is_the_reference_pack_byte_for_byte(
     verdict: Any, tz: ZoneInfo, limit: int, retention: int, shuffle: Any
 ) -> None:
     facts = ref_facts_from_verdict(verdict, tz)
@@ -202,21 +194,19 @@ def test_pack_items_are_the_reference_items_byte_for_byte(
     facts = [f._replace(occurred_at=f.occurred_at.astimezone(tz)) if i % 3 == 1 else f for i, f in enumerate(facts)]
     shuffle.shuffle(facts)
     for day, day_facts in ref_facts_by_day(facts).items():
-        args = ("LEI", verdict.header.kiosk_id, verdict.header.batch_id, day, day_facts, retention)
+        args = (verdict.header.kiosk_id, verdict.header.batch_id, day, day_facts, retention)
         try:
-            expected = ref_pack_items(*args, limit=limit)
+            expected = ref_pack_day(*args, limit=limit)
         except ValueError as exc:
             with pytest.raises(ValueError, match=str(exc)):
-                pack_items(*args, limit=limit)
+                pack_day(*args, limit=limit)
             continue
-        assert pack_items(*args, limit=limit) == expected
-        assert pack_items(*args[:4], iter(day_facts), retention, limit=limit) == expected  # any iterable
+        assert pack_day(*args, limit=limit) == expected
+        assert pack_day(*args[:3], iter(day_facts), retention, limit=limit) == expected  # any iterable
 
 
 def test_an_empty_pack_is_the_reference_one() -> None:
-    assert pack_items("LEI", "K1", "B1", date(2026, 1, 1), [], 30) == ref_pack_items(
-        "LEI", "K1", "B1", date(2026, 1, 1), [], 30, 350_000
-    )
+    assert pack_day("K1", "B1", date(2026, 1, 1), [], 30) == ref_pack_day("K1", "B1", date(2026, 1, 1), [], 30, 350_000)
 
 
 def test_facts_of_one_zone_are_right_whatever_other_zones_were_seen_before() -> None:
@@ -280,7 +270,7 @@ def reference_packs(verdict: Any, tz: ZoneInfo, retention: int, limit: int) -> l
     h = verdict.header
     try:
         return [
-            ref_pack_items("LEI", h.kiosk_id, h.batch_id, day, day_facts, retention, limit)
+            ref_pack_day(h.kiosk_id, h.batch_id, day, day_facts, retention, limit)
             for day, day_facts in sorted(ref_facts_by_day(ref_facts_from_verdict(verdict, tz)).items())
         ]
     except ValueError as exc:
@@ -305,7 +295,7 @@ def test_batch_packs_are_the_reference_packs_byte_for_byte(
     if isinstance(packs, list):  # And each change set expires with its pack: retention after the day's latest fact
         latest = ref_batch_days(ref_facts_from_verdict(verdict, tz))
         for p in packs:
-            assert {i["expires_at"] for i in p.items} == {int((latest[p.day] + timedelta(days=retention)).timestamp())}
+            assert p.expires_at == int((latest[p.day] + timedelta(days=retention)).timestamp())
 
 
 @settings(max_examples=300, deadline=None)
@@ -329,9 +319,9 @@ def test_a_pack_written_at_level_6_still_reads() -> None:
         accepted=[AcceptedRecord(2, "E1", "phone_call", "A1234BC", moment, '{"duration_s":5}', "prisoner", None)],
     )
     (pack,) = batch_packs(verdict, ZoneInfo("Europe/London"), 30)  # type: ignore[arg-type]
-    (item,) = pack.items
+    (item,) = pack_items("LEI", pack)
     old = item | {"f": zlib.compress(zlib.decompress(item["f"]), 6)}
     assert old["f"] != item["f"]
     # When it is read, Then it gives the same facts
-    assert facts_from_pack(old) == facts_from_pack(item)
-    assert facts_from_pack(old)[0].occurred_at == moment
+    assert facts_of_item(old) == facts_of_item(item)
+    assert facts_of_item(old)[0].occurred_at == moment
