@@ -1,9 +1,10 @@
 """``aim bench``: throughput, DynamoDB round trips, backtest speed, scoring at scale, cold start, cost.
 
-Everything runs on this machine: the transform and scoring code in process, AWS on the
-embedded local stack (moto). AWS calls are counted with botocore event hooks registered on
-the default boto3 session before the stack creates its clients, so production code is
-measured exactly as it runs, unchanged. Timings are CPU seconds (``time.process_time``) where
+Everything runs on this machine: the transform and scoring code in process; the backtest's
+speed on the lab's in-memory stores; round trips and request units on the embedded local
+stack (moto, ``aim replay --aws``). AWS calls are counted with botocore event hooks
+registered on the default boto3 session before the stack creates its clients, so production
+code is measured exactly as it runs, unchanged. Timings are CPU seconds (``time.process_time``) where
 a rate per core is wanted and wall seconds for the backtest; the machine is shared, so treat
 them as noisy. Round-trip and item counts are exact and deterministic.
 
@@ -518,10 +519,12 @@ def issue_round_trips(records: int = 500, prisoners: int = 100) -> dict[str, Any
 
 
 # ------------------------------------------------------------------------------------------------
-# 2 + 3. The evaluation scenario through ``aim replay``: speed, round trips, units
+# 3. The evaluation scenario through ``aim replay``: speed in memory; round trips and units on moto
 
 
 def backtest(spec: Any, config: AimConfig) -> dict[str, Any]:
+    """The evaluation scenario through ``aim replay`` on the lab's in-memory stores: how long the
+    production ingest and scoring use cases take for it, wall seconds."""
     from aim_local.replay import collect_batches, replay
 
     from aim_lab.simulate import simulate, write_scenario
@@ -529,18 +532,64 @@ def backtest(spec: Any, config: AimConfig) -> dict[str, Any]:
     t0 = time.perf_counter()
     scenario = simulate(spec)
     stats = scenario.stats()
+    with tempfile.TemporaryDirectory(prefix="aim-bench-") as tmp:
+        write_scenario(scenario, tmp)
+        batches = collect_batches(Path(tmp))
+        generated = time.perf_counter() - t0
+
+        def tick(clock: str, done: int, total: int) -> None:
+            if done % 100 == 0 or done == total:
+                sys.stderr.write(f"\r  replay {done}/{total}  clock {clock[:16]}Z ")
+                sys.stderr.flush()
+
+        started = time.perf_counter()
+        summary = replay(batches, config, progress=tick)
+        wall = time.perf_counter() - started
+        sys.stderr.write("\n")
+    return {
+        "scenario": _scenario_stats(stats, spec.days),
+        "stores": "in memory",
+        "generate_s": round(generated, 1),
+        "replay_s": round(wall, 1),
+        "ingest_s": round(summary.ingest_seconds, 1),
+        "scoring_s": round(summary.scoring_seconds, 1),
+        "scoring_runs": summary.scoring_runs,
+        "batches": dict(summary.batches),
+        "records": dict(summary.records),
+        "alerts": dict(summary.alerts),
+        "target_s": 60,
+        "met": wall < 60,
+    }
+
+
+def _scenario_stats(stats: dict[str, Any], days: int) -> dict[str, Any]:
+    keys = ("prisoners", "kiosks", "batches", "records", "unique_events", "prisoner_days", "events_per_prisoner_day")
+    return {k: stats[k] for k in keys} | {"days": days}
+
+
+STORAGE_DAYS = 21  # the storage figures' scenario: moto is slow, and three weeks reach the steady state
+
+
+def storage_backtest(spec: Any, config: AimConfig) -> dict[str, Any]:
+    """A scenario through ``aim replay --aws`` (the handlers on the embedded local AWS), every AWS
+    call counted: DynamoDB round trips and request units per batch, per record and per scoring run."""
+    from aim_local.replay import collect_batches, replay
+
+    from aim_lab.simulate import simulate, write_scenario
+
+    scenario = simulate(spec)
+    stats = scenario.stats()
     per_run: list[dict[str, float]] = []
     sizes: list[int] = []
     with tempfile.TemporaryDirectory(prefix="aim-bench-") as tmp:
         write_scenario(scenario, tmp)
         batches = collect_batches(Path(tmp))
-        generated = time.perf_counter() - t0
         with counting_aws_calls() as log:
 
             def tick(clock: str, done: int, total: int) -> None:
                 per_run.append(log.mark())
                 if done % 100 == 0 or done == total:
-                    sys.stderr.write(f"\r  replay {done}/{total}  clock {clock[:16]}Z ")
+                    sys.stderr.write(f"\r  replay --aws {done}/{total}  clock {clock[:16]}Z ")
                     sys.stderr.flush()
 
             def keep(local: Any) -> None:
@@ -548,10 +597,17 @@ def backtest(spec: Any, config: AimConfig) -> dict[str, Any]:
                 sizes.extend(change_set_item_bytes(local, config.establishments))
 
             started = time.perf_counter()
-            summary = replay(batches, config, progress=tick, keep=keep)
+            summary = replay(batches, config, progress=tick, keep=keep, aws=True)
             wall = time.perf_counter() - started
         sys.stderr.write("\n")
+    return {"scenario": _scenario_stats(stats, spec.days), "replay_s": round(wall, 1)} | _storage_figures(
+        log, summary, per_run, sizes, spec.days
+    )
 
+
+def _storage_figures(
+    log: CallLog, summary: Any, per_run: list[dict[str, float]], sizes: list[int], days: int
+) -> dict[str, Any]:
     ingest = log.total("ingest")
     n_batches = sum(summary.batches.values())
     records_in = sum(summary.records.values())
@@ -562,7 +618,6 @@ def backtest(spec: Any, config: AimConfig) -> dict[str, Any]:
     ingest_wru = ingest.wru - updates.wru + update_wru
     scored = [r for r in per_run if r.get("scored")]
     unchanged = [r for r in per_run if not r.get("scored")]
-    days = spec.days
     steady = scored[len(scored) // 4 :] or scored  # after the first weeks, when everyone has a state
     reads_steady = sum(r.get("reads", 0) for r in steady)
     prisoners_steady = sum(r.get("prisoners_read", 0) for r in steady)
@@ -571,30 +626,6 @@ def backtest(spec: Any, config: AimConfig) -> dict[str, Any]:
     state_writes = log.phase("score").get("state.BatchWriteItem", OpStats())
     state_query = log.phase("score").get("state.Query", OpStats())
     return {
-        "scenario": {
-            k: stats[k]
-            for k in (
-                "prisoners",
-                "kiosks",
-                "batches",
-                "records",
-                "unique_events",
-                "prisoner_days",
-                "events_per_prisoner_day",
-            )
-        }
-        | {"days": days},
-        "generate_s": round(generated, 1),
-        "replay_s": round(wall, 1),
-        "ingest_s": round(summary.ingest_seconds, 1),
-        "scoring_s": round(summary.scoring_seconds, 1),
-        "scoring_runs": summary.scoring_runs,
-        "batches": dict(summary.batches),
-        "records": dict(summary.records),
-        "alerts": dict(summary.alerts),
-        "target_s": 300,
-        "goal_s": 180,
-        "met": wall < 300,
         "ingest": {
             "ddb_calls": _ddb_calls(log, "ingest"),
             "ddb_round_trips_per_batch": round(ingest.calls / max(n_batches, 1), 2),
@@ -1072,7 +1103,7 @@ def monthly_cost(estate: Estate, m: Measured, prices: Prices | None = None) -> l
 
 def measured_from(results: dict[str, Any]) -> Measured:
     """Per-unit figures for the cost model from one bench run's results."""
-    bt = results["backtest"]
+    bt = results["storage"]
     ing, sc = bt["ingest"], bt["score"]
     scen = bt["scenario"]
     prisoners = scen["prisoners"]
@@ -1141,6 +1172,13 @@ def run_bench(args: argparse.Namespace) -> int:
     print(f"3/5 backtest: {spec.prisoners} prisoners, {spec.days} days through aim replay ...", file=sys.stderr)
     results["backtest"] = backtest(spec, config)
 
+    storage_spec = spec if quick else spec.model_copy(update={"days": STORAGE_DAYS})
+    print(
+        f"3b/5 storage: {storage_spec.prisoners} prisoners, {storage_spec.days} days through aim replay --aws ...",
+        file=sys.stderr,
+    )
+    results["storage"] = storage_backtest(storage_spec, config)
+
     print("4/5 scoring at scale ...", file=sys.stderr)
     results["scoring"] = scoring_at_scale(1500, repeats=2 if quick else 3)
 
@@ -1166,7 +1204,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
 def _print(r: dict[str, Any]) -> None:
     t, ic, bt, sc, cs = r["transform"], r["issue_case"], r["backtest"], r["scoring"], r["cold_start"]
-    ing, scr = bt["ingest"], bt["score"]
+    ing, scr = r["storage"]["ingest"], r["storage"]["score"]
     rows = [
         _row("transform: records/s/core (ingest_object, no I/O)", f"{t['ours_records_per_s']:,}", "", None),
         _row("transform: plain json.loads records/s (floor, from bytes)", f"{t['plain_records_per_s']:,}", "", None),
@@ -1189,23 +1227,28 @@ def _print(r: dict[str, Any]) -> None:
             ">= 25",
             ic["prisoners_per_read_round_trip"] >= 25,
         ),
-        _row("scenario: DynamoDB round trips per batch", f"{ing['ddb_round_trips_per_batch']}", "", None),
-        _row("scenario: items written per 1,000 records", f"{ing['items_written_per_1000_records']}", "", None),
+        _row("storage scenario: DynamoDB round trips per batch", f"{ing['ddb_round_trips_per_batch']}", "", None),
+        _row("storage scenario: items written per 1,000 records", f"{ing['items_written_per_1000_records']}", "", None),
         _row(
-            "scenario: WRU / RRU per 1,000 records (ingest)",
+            "storage scenario: WRU / RRU per 1,000 records (ingest)",
             f"{ing['wru_per_1000_records']} / {ing['rru_per_1000_records']}",
             "",
             None,
         ),
         _row(
-            "scenario: read round trips per scored run (max)",
+            "storage scenario: read round trips per scored run (max)",
             f"{scr['read_round_trips_per_scored_run']} ({scr['max_read_round_trips_scored_run']})",
             "",
             None,
         ),
-        _row("scenario: read round trips per unchanged run", f"{scr['read_round_trips_per_unchanged_run']}", "", None),
         _row(
-            "scenario: prisoners per read round trip (steady; worst run)",
+            "storage scenario: read round trips per unchanged run",
+            f"{scr['read_round_trips_per_unchanged_run']}",
+            "",
+            None,
+        ),
+        _row(
+            "storage scenario: prisoners per read round trip (steady; worst run)",
             f"{scr['prisoners_per_read_round_trip_steady']} ({scr['min_prisoners_per_read_round_trip_steady']})",
             ">= 25",
             scr["met"],
@@ -1213,8 +1256,8 @@ def _print(r: dict[str, Any]) -> None:
         _row(
             f"backtest {bt['scenario']['prisoners']} prisoners x {bt['scenario']['days']} days "
             f"({bt['scenario']['records']:,} records, {bt['scenario']['batches']:,} batches)",
-            f"{bt['replay_s']} s (ingest {bt['ingest_s']} s, scoring {bt['scoring_s']} s)",
-            "< 300 s (goal 180)",
+            f"{bt['replay_s']} s (ingest {bt['ingest_s']} s, scoring {bt['scoring_s']} s), in memory",
+            "< 60 s",
             bt["met"],
         ),
         _row(
