@@ -40,6 +40,8 @@ def handle_record(record: SQSRecord) -> None:
     objects = S3ObjectStore(settings.ingest_bucket)
     activity = DynamoActivityRepository(settings.activity_table)
     for s3_record in notification.Records:
+        if s3_record.s3.object is None:  # a notification that names no object
+            continue
         key = unquote_plus(s3_record.s3.object.key)
         received = s3_record.eventTime.astimezone(UTC)
         outcome = ingest_object(key, objects, activity, settings.config, received)
@@ -62,4 +64,6 @@ def handle_record(record: SQSRecord) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+    return dict(
+        process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+    )

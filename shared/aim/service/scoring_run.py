@@ -381,7 +381,7 @@ class ScoringRun:
         else:
             light = "green"
         silence = self.config.silence
-        stopped, rising = np.count_nonzero(result.silent[p]), np.count_nonzero(result.rising[p])
+        stopped, rising = int(np.count_nonzero(result.silent[p])), int(np.count_nonzero(result.rising[p]))
         silent = silence_fires(stopped, rising, silence.factors, silence.factors_with_rise)
         if light != "insufficient" and silent:
             # Several regular habits stopped at once (fewer with distress rising): red whatever the
