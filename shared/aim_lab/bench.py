@@ -301,18 +301,12 @@ def _decode(body: bytes) -> str:
     return (gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body).decode("utf-8")
 
 
-class _NullItemStore:
-    """An activity table that stores nothing and finds nothing: the transform's CPU work without I/O
-    (every pack is new, so every pack is built, handed to ``put_many`` and its change set updated)."""
+class _NullActivity:
+    """An activity repository that stores nothing and finds nothing: the transform's CPU work without
+    I/O (every pack is new, so every pack is built and handed over to be stored)."""
 
-    def existing(self, keys: Any, attributes: Any = ("b",)) -> dict[Any, dict[str, Any]]:
-        return {}
-
-    def put_many(self, items: Any) -> int:
-        return sum(1 for _ in items)
-
-    def add_to_set(self, pk: str, sk: str, attribute: str, values: set[str], expires_at: int) -> None:
-        return None
+    def put_packs_if_absent(self, establishment: str, packs: Any) -> list[Any]:
+        return list(packs)
 
 
 class _NullObjectStore:
@@ -345,7 +339,7 @@ def transform_throughput(batches: list[tuple[str, bytes]], tz: ZoneInfo, repeats
     records = sum(max(0, len([ln for ln in t.split("\n") if ln.strip()]) - 1) for t in texts)
     received = {key: read_batch(key, body).header.created_at for key, body in batches}
     objects = _NullObjectStore(dict(batches))
-    activity = _NullItemStore()
+    activity = _NullActivity()
     config = AimConfig(establishments=sorted({key.split("/")[1] for key, _ in batches}), timezone=tz.key)
 
     def floor_from_bytes() -> None:
@@ -428,7 +422,7 @@ def profile_transform(batches: list[tuple[str, bytes]], tz: ZoneInfo, top: int =
 
     received = {key: read_batch(key, body).header.created_at for key, body in batches}
     objects = _NullObjectStore(dict(batches))
-    activity = _NullItemStore()
+    activity = _NullActivity()
     config = AimConfig(establishments=sorted({key.split("/")[1] for key, _ in batches}), timezone=tz.key)
     prof = cProfile.Profile()
     prof.enable()

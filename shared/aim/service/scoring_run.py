@@ -85,7 +85,7 @@ def latest_closed_day(now: datetime, tz: ZoneInfo, late_hours: int) -> date:
 
 
 @dataclass(frozen=True)
-class _Window:
+class ScoringWindow:
     """The days a scoring pass covers: ``days[t]`` for row t, which are still open, which loaded."""
 
     days: list[date]
@@ -94,7 +94,7 @@ class _Window:
 
 
 def mask_confounders(
-    counts: npt.NDArray[np.float64], valid: npt.NDArray[np.bool_], wings: list[str], window: _Window
+    counts: npt.NDArray[np.float64], valid: npt.NDArray[np.bool_], wings: list[str], window: ScoringWindow
 ) -> None:
     """Mark as not evidence (in ``valid``, [P, T, C]) what is not about one person: establishment
     cancellations, and wing- or establishment-wide drops (many routines changing at once)."""
@@ -109,7 +109,7 @@ def mask_confounders(
 
 
 def _mask_group_drops(
-    total: npt.NDArray[np.float64], valid: npt.NDArray[np.bool_], members: npt.NDArray[np.bool_], window: _Window
+    total: npt.NDArray[np.float64], valid: npt.NDArray[np.bool_], members: npt.NDArray[np.bool_], window: ScoringWindow
 ) -> None:
     """``total`` [T, C]: the group's activity. A closed day far below the group's usual for that
     weekday masks the channels that dropped, or every channel when the whole routine dropped (open
@@ -281,7 +281,7 @@ class ScoringRun:
         if not active:
             return
         origin = last_day - timedelta(days=self.h - 1)
-        window = _Window(
+        window = ScoringWindow(
             days=[origin + timedelta(days=t) for t in range(self.h)],
             open_from=(judged - origin).days + 1,  # days from here on are still open
             loaded=np.array([(origin + timedelta(days=t)).isoformat() in loaded for t in range(self.h)]),
@@ -297,7 +297,7 @@ class ScoringRun:
         self._set_lights(active, result, valid_day, last_day)
 
     def _valid_days(
-        self, active: list[PrisonerState], window: _Window, hours: dict[str, dict[str, list[int]]]
+        self, active: list[PrisonerState], window: ScoringWindow, hours: dict[str, dict[str, list[int]]]
     ) -> npt.NDArray[np.bool_]:
         """[P, T] days that are evidence about each prisoner: loaded, in custody (from the first full
         day after a reception), and their kiosk was up."""
@@ -317,7 +317,7 @@ class ScoringRun:
     def _inputs(
         self,
         active: list[PrisonerState],
-        window: _Window,
+        window: ScoringWindow,
         counts: npt.NDArray[np.float64],
         valid: npt.NDArray[np.bool_],
     ) -> ScoreInputs:
