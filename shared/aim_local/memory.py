@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
@@ -170,8 +171,6 @@ class InMemoryStack:
         return document
 
     def run_schedule(self, at: datetime) -> list[dict[str, Any]]:
-        from dataclasses import asdict
-
         return [
             asdict(run_scoring(est, at, self.activity, self.state, self.publisher, self.config, self.alert_key))
             for est in self.config.establishments

@@ -161,6 +161,25 @@ class DynamoTable:
                 return False
             raise
 
+    def put_all_if_absent(self, items: Sequence[dict[str, Any]]) -> bool:
+        """Write every item, in one transaction, if none of them exists; False (nothing written) if any does."""
+        actions = [
+            {"Put": {"TableName": self.name, "Item": to_attr(item), "ConditionExpression": "attribute_not_exists(pk)"}}
+            for item in items
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=actions)
+            self.counter.add("TransactWriteItems", written=len(actions))
+            return True
+        except ClientError as exc:
+            self.counter.add("TransactWriteItems")
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException" and (
+                "ConditionalCheckFailed" in reasons
+            ):
+                return False
+            raise
+
     def update(self, key: Key, expression: str, names: dict[str, str], values: dict[str, Any]) -> None:
         self.client.update_item(
             TableName=self.name,

@@ -184,10 +184,10 @@ class DynamoStateRepository:
         return len(changed)
 
     def record_alert(self, establishment: str, message: dict[str, Any], expires_at: int) -> bool:
-        if not self.table.put(alert_record_item(establishment, message, expires_at), "attribute_not_exists(pk)"):
-            return False
-        self.table.batch_put([outbox_item(establishment, message)])
-        return True
+        # One transaction: an alert is never recorded without its outbox entry (it would never be sent).
+        return self.table.put_all_if_absent(
+            [alert_record_item(establishment, message, expires_at), outbox_item(establishment, message)]
+        )
 
     def pending_alerts(self, establishment: str) -> list[dict[str, Any]]:
         return self.load_control(establishment).pending
