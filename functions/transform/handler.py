@@ -10,7 +10,7 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aim.adapters.dynamodb import DynamoItemStore
+from aim.adapters.activity_table import DynamoActivityRepository
 from aim.adapters.s3 import S3ObjectStore
 from aim.observability import logger, metrics, tracer
 from aim.service.ingest import ingest_object
@@ -30,7 +30,7 @@ def _is_test_event(body: str) -> bool:
     return '"s3:TestEvent"' in body and '"Records"' not in body
 
 
-@tracer.capture_method
+@tracer.capture_method(capture_response=False)
 def handle_record(record: SQSRecord) -> None:
     settings = get_settings()
     if _is_test_event(record.body):
@@ -38,8 +38,10 @@ def handle_record(record: SQSRecord) -> None:
         return
     notification = S3Model.model_validate_json(record.body)
     objects = S3ObjectStore(settings.ingest_bucket)
-    activity = DynamoItemStore(settings.activity_table)
+    activity = DynamoActivityRepository(settings.activity_table)
     for s3_record in notification.Records:
+        if s3_record.s3.object is None:  # a notification that names no object
+            continue
         key = unquote_plus(s3_record.s3.object.key)
         received = s3_record.eventTime.astimezone(UTC)
         outcome = ingest_object(key, objects, activity, settings.config, received)
@@ -60,6 +62,8 @@ def handle_record(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+    return dict(
+        process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+    )

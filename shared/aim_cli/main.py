@@ -43,7 +43,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
                     if row.get("in_custody") and row.get("red_at") is not None:
                         history[row["prisoner_id"]].append((tick, float(row["score"]), float(row["red_at"])))
 
-        summary = replay(batches, config, on_alert=write, progress=progress, observe=observe)
+        summary = replay(batches, config, on_alert=write, progress=progress, observe=observe, aws=args.aws)
     elapsed = time.perf_counter() - started
     for line in summary.lines():
         print(line)
@@ -123,12 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--report", default="out/demo-report.html", help="HTML report to write")
     demo.set_defaults(func=cmd_demo)
 
-    rp = sub.add_parser("replay", help="backtest kiosk batches on the embedded local AWS")
+    rp = sub.add_parser("replay", help="backtest kiosk batches (in memory; on the embedded local AWS with --aws)")
     rp.add_argument("dir")
     rp.add_argument("--alerts-out", required=True)
     rp.add_argument("--config")
     rp.add_argument("--report", help="also write an HTML report")
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
+    rp.add_argument("--aws", action="store_true", help="through S3, SQS and the handlers on the embedded local AWS")
     rp.set_defaults(func=cmd_replay)
 
     up = sub.add_parser("upload", help="upload kiosk batch files (honours AWS_ENDPOINT_URL)")

@@ -82,23 +82,11 @@ def report_key_for(key: str) -> str:
 
 
 def _recorded_batches(ddb_client: Any, activity_table: str, establishment: str) -> set[str]:
-    """Every ``{kiosk}/{batch_id}`` in the establishment's day change sets (still within TTL; a member
-    is ``{kiosk}/{batch_id}#{digest}``, one per stored pack)."""
-    members: set[str] = set()
-    kwargs: dict[str, Any] = {
-        "TableName": activity_table,
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": f"{establishment}#DAYS"}},
-        "ProjectionExpression": "batches",
-    }
-    while True:
-        response = ddb_client.query(**kwargs)
-        for item in response.get("Items", []):
-            members.update(member_ref(m) for m in item.get("batches", {}).get("SS", []))
-        last = response.get("LastEvaluatedKey")
-        if not last:
-            return members
-        kwargs["ExclusiveStartKey"] = last
+    """Every ``{kiosk}/{batch_id}`` named in the establishment's day change sets (still within TTL)."""
+    from aim.adapters.activity_table import DynamoActivityRepository
+
+    change_sets = DynamoActivityRepository(activity_table, ddb_client).change_sets(establishment)
+    return {member_ref(m) for members in change_sets.values() for m in members}
 
 
 def _why_unprocessed(key: str, recorded: dict[str, set[str]]) -> str:

@@ -7,9 +7,9 @@ score, as features) and measures it on held-out scenarios beside AIM's own score
 rules. A supervised model that knows the answer for its training scenarios is generous to itself;
 if even it stays far from the target, the target is not reachable by tuning the model.
 
-Each scenario runs through the embedded local AWS (moto) with the production handlers for ingest
-and the production scoring run (``ScoringRun``) once a day at 07:00 local, capturing each scoring
-pass through ``ScoringRun._scored``. The classifier needs scikit-learn, the optional ``study``
+Each scenario runs through the production ingest and scoring use cases on in-memory stores
+(``aim_local.memory``), scoring once a day at 07:00 local and capturing each scoring pass through
+the run's ``on_scored`` callback. The classifier needs scikit-learn, the optional ``study``
 extra (``make ceiling`` installs it); nothing here is deployed.
 
 Rules (the same for AIM's score and the classifier): a prisoner is red on a day when their value
@@ -41,7 +41,7 @@ from aim.config import AimConfig, load_config
 from aim.domain.features import DROP, MEMBERSHIP
 from aim.domain.prisoner import PrisonerState
 from aim.domain.scoring import ScoreInputs, ScoreResult
-from aim.service.scoring_run import ScoringRun
+from aim.service.scoring_run import run_scoring
 
 HOUR = 3600.0
 QUIET_HOURS = 72.0
@@ -62,13 +62,6 @@ class Capture:
     features: npt.NDArray[np.float64]
     collapses: int
     prisoner_days: int
-
-
-class _CapturingRun(ScoringRun):
-    captured: tuple[list[PrisonerState], ScoreInputs, ScoreResult] | None = None  # the last pass
-
-    def _scored(self, active: list[PrisonerState], inputs: ScoreInputs, result: ScoreResult) -> None:
-        self.captured = (active, inputs, result)
 
 
 def features(inputs: ScoreInputs, result: ScoreResult, mult: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -144,10 +137,8 @@ def _source(name: str, workdir: Path, tz: ZoneInfo) -> tuple[str, list[Any], lis
 
 
 def capture(name: str, config: AimConfig) -> Capture:
-    """Run one scenario through the local stack, scoring daily at 07:00, and keep every pass."""
-    from aim.adapters.dynamodb import DynamoItemStore
-    from aim.adapters.sns import SnsAlertPublisher
-    from aim_local.stack import local_aws
+    """Run one scenario through the pipeline in memory, scoring daily at 07:00, and keep every pass."""
+    from aim_local.memory import InMemoryStack
 
     from aim_lab.evaluate import custody_days
 
@@ -158,29 +149,29 @@ def capture(name: str, config: AimConfig) -> Capture:
         onsets = {c.prisoner_id: (c.onset_at - start).total_seconds() / HOUR for c in collapses}
         ordered = sorted((b for b in batches if b.created_at is not None), key=lambda b: b.created_at)
         rows: dict[str, list[Any]] = {"pid": [], "hours": [], "aim": [], "features": []}
-        with local_aws(cfg) as local:
-            activity = DynamoItemStore(local.resources["activity_table"])
-            state = DynamoItemStore(local.resources["state_table"])
-            publisher = SnsAlertPublisher(local.resources["topic_arn"])
-            day = ordered[0].created_at.astimezone(tz).date() + timedelta(days=1)
-            i = 0
-            while True:
-                tick = datetime.combine(day, dtime(7), tzinfo=tz).astimezone(UTC)
-                pending = []
-                while i < len(ordered) and ordered[i].created_at <= tick:
-                    pending.append((ordered[i].key, ordered[i].body, ordered[i].created_at))
-                    i += 1
-                for lo in range(0, len(pending), 10):
-                    local.upload_many(pending[lo : lo + 10])
-                    local.deliver(expected=len(pending[lo : lo + 10]))
-                run = _CapturingRun(est, tick, activity, state, publisher, cfg)
-                run.run()
-                local.drain_alerts()
-                if run.captured is not None and tick >= start:
-                    _keep(rows, run.captured, tick, start, cfg)
-                if i >= len(ordered) and tick > ordered[-1].created_at:
-                    break
-                day += timedelta(days=1)
+        stack = InMemoryStack(cfg)
+        passes: list[tuple[list[PrisonerState], ScoreInputs, ScoreResult]] = []
+
+        def on_scored(active: list[PrisonerState], inputs: ScoreInputs, result: ScoreResult) -> None:
+            passes.append((active, inputs, result))
+
+        day = ordered[0].created_at.astimezone(tz).date() + timedelta(days=1)
+        i = 0
+        while True:
+            tick = datetime.combine(day, dtime(7), tzinfo=tz).astimezone(UTC)
+            pending = []
+            while i < len(ordered) and ordered[i].created_at <= tick:
+                pending.append((ordered[i].key, ordered[i].body, ordered[i].created_at))
+                i += 1
+            stack.ingest(pending)
+            passes.clear()
+            run_scoring(est, tick, stack.activity, stack.state, stack.publisher, cfg, stack.alert_key, on_scored)
+            stack.drain_alerts()
+            if passes and tick >= start:
+                _keep(rows, passes[-1], tick, start, cfg)
+            if i >= len(ordered) and tick > ordered[-1].created_at:
+                break
+            day += timedelta(days=1)
         pdays = sum(custody_days(p, start.astimezone(tz).date(), days, tz) for p in prisoners)
     pid = np.array(rows["pid"])
     return Capture(

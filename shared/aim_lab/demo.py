@@ -1,4 +1,5 @@
-"""``aim demo``: one simulated establishment, through the local stack, as a duty officer sees it."""
+"""``aim demo``: one simulated establishment, through the production ingest and scoring use cases on
+in-memory stores, as a duty officer sees it."""
 
 from __future__ import annotations
 
@@ -25,8 +26,7 @@ def run_demo(args: argparse.Namespace) -> int:
         days=args.days,
         seed=args.seed,
         wings=tuple("ABCD"[: max(1, args.wings)]),
-        # Kiosks seal a batch every two to three hours here (hourly in `aim evaluate`): fewer,
-        # larger uploads keep the demo inside two minutes on a laptop.
+        # Kiosks seal a batch every two to three hours here (hourly in `aim evaluate`).
         seal_minutes=(120, 180),
     )
     config = load_config(args.config) if args.config else load_config()
@@ -40,7 +40,7 @@ def run_demo(args: argparse.Namespace) -> int:
         f"{stats['collapses']} prisoners whose routine collapses (hidden from AIM), "
         f"{stats['confounders']} confounders (lockdowns, bank holidays, kiosk outage...)"
     )
-    print("Running it through the embedded local AWS (S3 -> SQS -> transform -> DynamoDB; hourly scoring -> SNS):")
+    print("Running it through AIM's ingest and hourly scoring (in-memory stores; `aim replay --aws` uses moto):")
     alerts: list[dict[str, Any]] = []
     history: dict[str, list[tuple[datetime, float, float]]] = defaultdict(list)
 

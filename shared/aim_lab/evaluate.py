@@ -470,6 +470,9 @@ class SweepPoint:
         return per_1000(self.false_reds, self.prisoner_days)
 
 
+_SIM_ALERT_KEY = b"aim-evaluate"  # ids are not compared here, only when alerts are raised
+
+
 def simulate_alerts(
     observations: Sequence[Observation], threshold: float, configured_red: float, quiet_period: timedelta
 ) -> list[RedAlert]:
@@ -495,7 +498,7 @@ def simulate_alerts(
             assessment = Assessment(pid, light, o.score, red_at / 2, red_at, [], [], judged)
             if alerting.should_close(assessment, open_alert, o.tick, quiet_period):
                 open_alert = None
-            decision = alerting.decide("SIM", assessment, open_alert, o.tick, quiet_period)
+            decision = alerting.decide("SIM", assessment, open_alert, o.tick, quiet_period, _SIM_ALERT_KEY)
             if decision is None:
                 continue
             out.append(RedAlert(pid, o.tick, o.judged_day, o.judged_day, decision.kind))

@@ -1,8 +1,12 @@
-"""Backtest: replay kiosk batches through the production path on the embedded local AWS.
+"""Backtest: replay kiosk batches through the production use cases on a simulated clock.
 
 Each batch is uploaded at its header's ``created_at`` (in that order); the schedule fires
 every ``schedule_minutes`` on the simulated clock up to the end of the local day of the
 last batch; every alert the topic delivers is collected in publication order.
+
+By default the stores are in memory (``aim_local.memory``): the same ingest and scoring use
+cases, without AWS. With ``aws=True`` the batches go through the embedded local AWS (moto):
+S3, the ingest queue and the production handlers.
 """
 
 from __future__ import annotations
@@ -11,19 +15,36 @@ import gzip
 import json
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from aim.config import AimConfig
 from aim.domain.prisoner import PrisonerState
-from aim.service.ingest import report_key
 from aim.service.scoring_run import horizon
 
-from aim_local.stack import LocalAws, local_aws
+from aim_local.memory import InMemoryStack
+from aim_local.stack import local_aws
+
+
+class ReplayStack(Protocol):
+    """Where a replay runs: ``InMemoryStack`` or the embedded local AWS (``LocalAws``)."""
+
+    def ingest(self, uploads: list[tuple[str, bytes, datetime]]) -> None: ...
+
+    def report(self, key: str) -> dict[str, Any]: ...
+
+    def run_schedule(self, at: datetime) -> list[dict[str, Any]]: ...
+
+    def drain_alerts(self) -> list[dict[str, Any]]: ...
+
+    def states(self, establishment: str, horizon: int) -> list[PrisonerState]: ...
+
+    def dead_letters(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -109,34 +130,37 @@ def schedule_times(first: datetime, last: datetime, minutes: int, tz: ZoneInfo) 
     return ticks
 
 
-def read_board(local: LocalAws, config: AimConfig) -> list[dict[str, Any]]:
+def read_board(stack: ReplayStack, config: AimConfig) -> list[dict[str, Any]]:
     """Every prisoner's current light, as the board shows it."""
-    from aim.adapters.dynamodb import DynamoItemStore
+    return [board_row(s) for est in config.establishments for s in stack.states(est, horizon(config))]
 
-    store = DynamoItemStore(local.resources["state_table"], client=local.clients["dynamodb"])
-    board = []
-    for est in config.establishments:
-        for item in store.query(est, sk_prefix="P#"):
-            s = PrisonerState.from_item(item, horizon(config))
-            board.append(
-                {
-                    "establishment": est,
-                    "prisoner_id": s.prisoner_id,
-                    "wing": s.wing,
-                    "location": s.location,
-                    "light": s.light,
-                    "score": s.score,
-                    "reasons": s.reasons,
-                    "static_factors": s.static_factors,
-                    "light_since": s.light_since,
-                    "judged_day": s.judged_day,
-                    "amber_at": s.thresholds[0] if s.thresholds else None,
-                    "red_at": s.thresholds[1] if s.thresholds else None,
-                    "in_custody": s.in_custody,
-                    "open_alert": s.open_alert,
-                }
-            )
-    return board
+
+def board_row(s: PrisonerState) -> dict[str, Any]:
+    return {
+        "establishment": s.establishment,
+        "prisoner_id": s.prisoner_id,
+        "wing": s.wing,
+        "location": s.location,
+        "light": s.light,
+        "score": s.score,
+        "reasons": s.reasons,
+        "static_factors": s.static_factors,
+        "light_since": s.light_since,
+        "judged_day": s.judged_day,
+        "amber_at": s.thresholds[0] if s.thresholds else None,
+        "red_at": s.thresholds[1] if s.thresholds else None,
+        "in_custody": s.in_custody,
+        "open_alert": s.open_alert,
+    }
+
+
+@contextmanager
+def replay_stack(config: AimConfig, aws: bool = False) -> Iterator[ReplayStack]:
+    if aws:
+        with local_aws(config) as local:
+            yield local
+    else:
+        yield InMemoryStack(config)
 
 
 def replay(
@@ -144,10 +168,12 @@ def replay(
     config: AimConfig,
     on_alert: Callable[[dict[str, Any]], None] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
-    keep: Callable[[LocalAws], None] | None = None,
+    keep: Callable[[Any], None] | None = None,
     observe: Callable[[datetime, list[dict[str, Any]]], None] | None = None,
+    aws: bool = False,
 ) -> ReplaySummary:
-    """Run the batches through the local stack on a simulated clock."""
+    """Run the batches through the pipeline on a simulated clock: in memory, or on the embedded
+    local AWS with ``aws``. ``keep`` is handed the stack at the end (``InMemoryStack`` or ``LocalAws``)."""
     import time as wall
 
     ordered = list(batches)
@@ -161,7 +187,7 @@ def replay(
     tz = ZoneInfo(config.timezone)
     ticks = schedule_times(first - timedelta(seconds=1), last, config.schedule_minutes, tz)
     summary = ReplaySummary()
-    with local_aws(config) as local:
+    with replay_stack(config, aws) as stack:
         i = 0
         for n, tick in enumerate(ticks):
             started = wall.perf_counter()
@@ -170,38 +196,31 @@ def replay(
                 batch = ordered[i]
                 pending.append((batch.key, batch.body, batch.created_at or first))
                 i += 1
-            if pending:
-                # Objects landing in the same schedule period: uploads in order, then the
-                # event source mapping drains the queue before the schedule fires.
-                for start in range(0, len(pending), 10):
-                    local.upload_many(pending[start : start + 10])
-                    local.deliver(expected=len(pending[start : start + 10]))
-                    for key, _, _ in pending[start : start + 10]:
-                        _count_report(local, key, summary)
+            # Objects landing in the same schedule period are ingested before the schedule fires.
+            stack.ingest(pending)
+            for key, _, _ in pending:
+                _count_report(stack.report(key), key, summary)
             summary.ingest_seconds += wall.perf_counter() - started
             started = wall.perf_counter()
-            results = local.run_schedule(tick)
+            results = stack.run_schedule(tick)
             summary.scoring_runs += 1
             if observe and any(r.get("status") == "scored" for r in results):
-                observe(tick, read_board(local, config))  # the board after each run that re-scored
-            for alert in local.drain_alerts():
+                observe(tick, read_board(stack, config))  # the board after each run that re-scored
+            for alert in stack.drain_alerts():
                 summary.alerts[str(alert.get("level"))] += 1
                 if on_alert:
                     on_alert(alert)
             summary.scoring_seconds += wall.perf_counter() - started
             if progress:
                 progress(tick.isoformat(), n + 1, len(ticks))
-        summary.dead_letters = local.dead_letters()
-        summary.board = read_board(local, config)
+        summary.dead_letters = stack.dead_letters()
+        summary.board = read_board(stack, config)
         if keep:
-            keep(local)
+            keep(stack)
     return summary
 
 
-def _count_report(local: LocalAws, key: str, summary: ReplaySummary) -> None:
-    # The report the transform wrote, read straight from the embedded S3: the harness's own
-    # bookkeeping needs no S3 round trip (one per batch).
-    report = json.loads(local.read_object(report_key(key)))
+def _count_report(report: dict[str, Any], key: str, summary: ReplaySummary) -> None:
     summary.batches[report["status"]] += 1
     if report["status"] == "quarantined":
         summary.quarantined.append((key, report["reason"]))

@@ -30,6 +30,7 @@ NAMES = {
     "state": "aim-state-local",
     "topic": "aim-alerts-local",
     "alerts_queue": "aim-alerts-subscriber-local",
+    "alert_id_key": "aim-alert-id-key-local",
 }
 MAX_RECEIVE_COUNT = 5
 
@@ -82,6 +83,8 @@ def create_table(ddb: Any, name: str) -> None:
 
 def create_resources(config: AimConfig, clients: dict[str, Any]) -> dict[str, str]:
     """Create the stack's resources on whatever endpoint the clients point at (moto)."""
+    from aim_local.memory import LAB_ALERT_ID_KEY
+
     s3, sqs, ddb, sns = clients["s3"], clients["sqs"], clients["dynamodb"], clients["sns"]
     s3.create_bucket(Bucket=NAMES["bucket"], CreateBucketConfiguration={"LocationConstraint": REGION})
     dlq_url = sqs.create_queue(QueueName=NAMES["dlq"])["QueueUrl"]
@@ -99,6 +102,9 @@ def create_resources(config: AimConfig, clients: dict[str, Any]) -> dict[str, st
     alerts_url = sqs.create_queue(QueueName=NAMES["alerts_queue"])["QueueUrl"]
     alerts_arn = sqs.get_queue_attributes(QueueUrl=alerts_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=alerts_arn, Attributes={"RawMessageDelivery": "true"})
+    secret_arn = clients["secretsmanager"].create_secret(
+        Name=NAMES["alert_id_key"], SecretString=LAB_ALERT_ID_KEY.decode()
+    )["ARN"]
     return {
         "bucket": NAMES["bucket"],
         "queue_url": queue_url,
@@ -107,6 +113,7 @@ def create_resources(config: AimConfig, clients: dict[str, Any]) -> dict[str, st
         "alerts_queue_url": alerts_url,
         "activity_table": NAMES["activity"],
         "state_table": NAMES["state"],
+        "alert_id_key_secret_arn": secret_arn,
     }
 
 
@@ -224,6 +231,12 @@ class LocalAws:
                 ],
             )
 
+    def ingest(self, uploads: list[tuple[str, bytes, datetime]]) -> None:
+        """Kiosks put objects; the event source mapping drains the queue (ten notifications at a time)."""
+        for start in range(0, len(uploads), 10):
+            self.upload_many(uploads[start : start + 10])
+            self.deliver(expected=len(uploads[start : start + 10]))
+
     def deliver(self, max_rounds: int = 10_000, expected: int | None = None) -> DeliveryStats:
         """Run the event source mapping until the ingest queue is empty.
 
@@ -307,6 +320,21 @@ class LocalAws:
         value: bytes = bucket.keys[key].value
         return value
 
+    def report(self, key: str) -> dict[str, Any]:
+        """The report the transform wrote for a batch (read from the embedded S3 directly)."""
+        from aim.service.ingest import report_key
+
+        document: dict[str, Any] = json.loads(self.read_object(report_key(key)))
+        return document
+
+    def states(self, establishment: str, horizon: int) -> list[Any]:
+        """Every prisoner's stored state (read with the state repository's codec)."""
+        from aim.adapters.dynamodb import DynamoTable
+        from aim.adapters.state_table import STATE_PREFIX, state_from_item
+
+        table = DynamoTable(self.resources["state_table"], self.clients["dynamodb"])
+        return [state_from_item(i, horizon) for i in table.query(establishment, STATE_PREFIX)]
+
     def _queue_is_empty(self, name: str) -> bool:
         """No message visible on a queue (what ReceiveMessage would find), asked of moto directly."""
         from moto.sqs.models import sqs_backends
@@ -332,6 +360,7 @@ def local_env(config: AimConfig, resources: dict[str, str] | None = None) -> dic
                 "STATE_TABLE": resources["state_table"],
                 "INGEST_BUCKET": resources["bucket"],
                 "ALERT_TOPIC_ARN": resources["topic_arn"],
+                "ALERT_ID_KEY_SECRET_ARN": resources["alert_id_key_secret_arn"],
             }
         )
     return env
@@ -354,8 +383,10 @@ def _patched_env(values: dict[str, str]) -> Iterator[None]:
 def _reset_caches() -> None:
     from aim.adapters.aws import reset_clients
     from aim.settings import _parse_config, get_settings
+    from aws_lambda_powertools.utilities.parameters import clear_caches
 
     reset_clients()
+    clear_caches()  # Powertools' providers hold a boto3 client of the stack that created them
     get_settings.cache_clear()
     _parse_config.cache_clear()
 
@@ -366,11 +397,10 @@ def local_aws(config: AimConfig) -> Iterator[LocalAws]:
     import boto3
     from moto import mock_aws
 
-    from aim_local.moto_speedups import fast_partition_queries
-
-    with _patched_env(local_env(config)), mock_aws(), fast_partition_queries():
+    with _patched_env(local_env(config)), mock_aws():
         _reset_caches()
-        clients = {name: boto3.client(name, region_name=REGION) for name in ("s3", "sqs", "dynamodb", "sns")}
+        services = ("s3", "sqs", "dynamodb", "sns", "secretsmanager")
+        clients = {name: boto3.client(name, region_name=REGION) for name in services}
         resources = create_resources(config, clients)
         with _patched_env(local_env(config, resources)):
             _reset_caches()

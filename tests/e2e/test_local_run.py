@@ -146,7 +146,7 @@ def test_prisoner_who_stops_everything_gets_one_red_alert_and_repeat_firings_pag
         after["alerts_after_late"] = local.drain_alerts()
 
     # When they are replayed through the handlers with the schedule on the simulated clock
-    summary = replay(batches, CONFIG, on_alert=alerts.append, keep=keep)
+    summary = replay(batches, CONFIG, on_alert=alerts.append, keep=keep, aws=True)
 
     # Then every batch applied
     assert summary.batches["applied"] == 2 * DAYS

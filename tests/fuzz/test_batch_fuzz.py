@@ -24,7 +24,7 @@ from typing import Any
 
 import boto3
 import pytest
-from aim.adapters.dynamodb import DynamoItemStore
+from aim.adapters.activity_table import DynamoActivityRepository
 from aim.adapters.s3 import S3ObjectStore
 from aim.config import AimConfig
 from aim.domain import batch as batch_module
@@ -253,7 +253,12 @@ def aws() -> Iterator[dict[str, Any]]:
             name = f"aim-fuzz-{uuid.uuid4().hex[:8]}"
             s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
             create_table(ddb, name)
-            yield {"s3": s3, "ddb": ddb, "objects": S3ObjectStore(name, s3), "activity": DynamoItemStore(name, ddb)}
+            yield {
+                "s3": s3,
+                "ddb": ddb,
+                "objects": S3ObjectStore(name, s3),
+                "activity": DynamoActivityRepository(name, ddb),
+            }
     finally:
         for k, v in saved.items():
             if v is None:

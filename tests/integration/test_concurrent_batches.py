@@ -8,15 +8,15 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import boto3
 import pytest
-from aim.adapters.dynamodb import DynamoItemStore
+from aim.adapters.activity_table import DynamoActivityRepository
 from aim.adapters.s3 import S3ObjectStore
 from aim.config import AimConfig
-from aim.domain.activity import facts_of_day, member_ref
+from aim.domain.activity import member_ref
 from aim.service.ingest import ingest_object
 from aim_local.stack import REGION, create_resources
 from botocore.config import Config
@@ -85,7 +85,7 @@ def _batch(make_batch, n: int, kiosk: str, round_: int) -> tuple[str, bytes]:
 def test_two_batches_for_same_prisoner_and_day_applied_concurrently_both_count(moto_server, make_batch):
     # Given the stack's resources on a threaded moto server
     config = AimConfig()
-    clients = {name: _client(name, moto_server) for name in ("s3", "sqs", "dynamodb", "sns")}
+    clients = {name: _client(name, moto_server) for name in ("s3", "sqs", "dynamodb", "sns", "secretsmanager")}
     resources = create_resources(config, clients)
 
     for round_ in range(ROUNDS):
@@ -105,7 +105,7 @@ def test_two_batches_for_same_prisoner_and_day_applied_concurrently_both_count(m
         ) -> None:
             # each worker has its own clients and adapters, as two Lambda instances would
             objects = S3ObjectStore(resources["bucket"], client=_client("s3", moto_server))
-            activity = DynamoItemStore(resources["activity_table"], client=_client("dynamodb", moto_server))
+            activity = DynamoActivityRepository(resources["activity_table"], client=_client("dynamodb", moto_server))
             try:
                 barrier.wait(timeout=10)
                 outcomes[key] = ingest_object(key, objects, activity, config, AT)
@@ -123,12 +123,11 @@ def test_two_batches_for_same_prisoner_and_day_applied_concurrently_both_count(m
         assert not errors, errors
         assert [outcomes[key].applied for key, _ in uploads] == [6, 6]
         # And every event of both batches is stored
-        store = DynamoItemStore(resources["activity_table"], client=clients["dynamodb"])
-        stored = {f.sk for f in facts_of_day(store.query("LEI#2026-11-20"))}
+        store = DynamoActivityRepository(resources["activity_table"], client=clients["dynamodb"])
+        stored = {f.identity for f in store.facts_of_day("LEI", date(2026, 11, 20))}
         for kiosk in ("LEI-K01", "LEI-K02"):
             assert {f"A1234BC#{kiosk}-R{round_}-E{i}" for i in range(6)} <= stored
         # And the day's change set names both batches (and every earlier round's)
-        day = store.get("LEI#DAYS", "2026-11-20")
-        assert day is not None
+        day = store.change_sets("LEI")[date(2026, 11, 20)]
         expected = {f"{k}/{k}-R{r}-B{n}" for r in range(round_ + 1) for n, k in ((1, "LEI-K01"), (2, "LEI-K02"))}
-        assert {member_ref(m) for m in day["batches"]} == expected
+        assert {member_ref(m) for m in day} == expected

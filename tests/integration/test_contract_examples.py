@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from aim.adapters.activity_table import facts_of_items
 from aim.adapters.dynamodb import from_attr
-from aim.domain.activity import Fact, facts_of_day, member_ref
+from aim.domain.activity import Fact, member_ref
 from aim.domain.features import F, day_vectors
 
 GOOD = "LEI-K07-20261120T0915.jsonl"
@@ -42,7 +43,7 @@ def _batches(change_set: dict) -> list[str]:
 def _facts(local, pk: str = "LEI#2026-11-20") -> dict[str, Fact]:
     """The distinct facts of a day partition as the scorer reads them, by identity."""
     items = [from_attr(i) for (p, _), i in _activity(local).items() if p == pk]
-    return {f.sk: f for f in facts_of_day(items)}
+    return {f.identity: f for f in facts_of_items(items)}
 
 
 def test_first_example_batch_applies_all_eight_records(local, examples_dir, received_at, read_report):

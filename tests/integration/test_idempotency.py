@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from aim.adapters.activity_table import facts_of_items
 from aim.adapters.dynamodb import from_attr
-from aim.domain.activity import Fact, facts_of_day
+from aim.domain.activity import Fact
 from aim.observability import metrics
 from aim_local.stack import FakeLambdaContext, s3_notification, sqs_lambda_event
 
@@ -54,7 +55,7 @@ def _facts_read(local, pk: str = "LEI#2026-11-20") -> list[Fact]:
         ExpressionAttributeValues={":pk": {"S": pk}},
         ConsistentRead=True,
     )
-    return facts_of_day(from_attr(i) for i in page["Items"])
+    return facts_of_items([from_attr(i) for i in page["Items"]])
 
 
 def _sqs_event_for(local, key: str, size: int) -> dict:

@@ -1,6 +1,6 @@
-"""Issue 5: a batch of 500 records touching 100 prisoners costs at most 6 DynamoDB round trips.
+"""A batch of 500 records touching 100 prisoners costs 3 DynamoDB round trips (at most 6).
 
-Counted, not timed: the adapter's call counter records every DynamoDB request the ingest makes.
+Counted, not timed: the repository's call counter records every DynamoDB request the ingest makes.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aim.adapters.dynamodb import DynamoItemStore
+from aim.adapters.activity_table import DynamoActivityRepository
 from aim.adapters.s3 import S3ObjectStore
 from aim.config import AimConfig
 from aim.service.ingest import ingest_object
@@ -21,7 +21,7 @@ CONFIG = AimConfig(establishments=["LEI"])
 
 
 @pytest.fixture
-def stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[S3ObjectStore, DynamoItemStore, Any]]:
+def stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[S3ObjectStore, DynamoActivityRepository, Any]]:
     import boto3
     from moto import mock_aws
 
@@ -32,7 +32,7 @@ def stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[S3ObjectStore, Dyn
         ddb = boto3.client("dynamodb", region_name=REGION)
         s3.create_bucket(Bucket="aim-rt", CreateBucketConfiguration={"LocationConstraint": REGION})
         create_table(ddb, "aim-rt-activity")
-        yield S3ObjectStore("aim-rt", s3), DynamoItemStore("aim-rt-activity", ddb), s3
+        yield S3ObjectStore("aim-rt", s3), DynamoActivityRepository("aim-rt-activity", ddb), s3
 
 
 def test_issue_batch_of_500_records_for_100_prisoners_takes_at_most_6_round_trips(stores) -> None:

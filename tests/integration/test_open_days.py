@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aim.adapters.dynamodb import DynamoItemStore
+from aim.adapters.activity_table import DynamoActivityRepository
 from aim.adapters.sns import SnsAlertPublisher
+from aim.adapters.state_table import DynamoStateRepository
 from aim.config import AimConfig
 from aim.domain.batch import read_batch
 from aim.service.ingest import apply_verdict
-from aim.service.scoring_run import run_scoring
+from aim.service.scoring_run import horizon, run_scoring
+from aim_local.memory import LAB_ALERT_ID_KEY
 from aim_local.stack import local_aws
 
 BatchMaker = Callable[..., bytes]  # the conftest fixture make_batch
@@ -46,8 +47,8 @@ def records(index: int, until_hour: int) -> list[dict[str, Any]]:
 def run_today(config: AimConfig, make_batch: BatchMaker) -> tuple[object, float]:
     with local_aws(config) as stack:
         ddb = stack.clients["dynamodb"]
-        activity = DynamoItemStore(stack.resources["activity_table"], ddb)
-        state = DynamoItemStore(stack.resources["state_table"], ddb)
+        activity = DynamoActivityRepository(stack.resources["activity_table"], ddb)
+        state = DynamoStateRepository(stack.resources["state_table"], ddb)
         tz = ZoneInfo(config.timezone)
         publisher = SnsAlertPublisher(stack.resources["topic_arn"], stack.clients["sns"])
         for i in range(DAYS):
@@ -61,12 +62,18 @@ def run_today(config: AimConfig, make_batch: BatchMaker) -> tuple[object, float]
             apply_verdict(f"incoming/LEI/K1/d{i}.jsonl", read_batch("k.jsonl", body), activity, config, tz)
             at = START + timedelta(days=i + 1)  # the next morning's run builds up the history
             if i < DAYS - 1:
-                run_scoring("LEI", datetime.combine(at, time(7), tzinfo=UTC), activity, state, publisher, config)
+                run_scoring(
+                    "LEI",
+                    datetime.combine(at, time(7), tzinfo=UTC),
+                    activity,
+                    state,
+                    publisher,
+                    config,
+                    LAB_ALERT_ID_KEY,
+                )
         now = datetime.combine(START + timedelta(days=DAYS - 1), time(13, 30), tzinfo=UTC)
-        summary = run_scoring("LEI", now, activity, state, publisher, config)
-        item = state.get("LEI", f"P#{STOPPED}")
-        assert item is not None
-        return summary, float(json.loads(str(item["s"]))["score"])
+        summary = run_scoring("LEI", now, activity, state, publisher, config, LAB_ALERT_ID_KEY)
+        return summary, state.load_states("LEI", horizon(config))[STOPPED].score
 
 
 def test_by_default_a_run_judges_up_to_the_latest_closed_day(make_batch: BatchMaker) -> None:

@@ -18,12 +18,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from aim.adapters.dynamodb import DynamoItemStore, from_attr, to_attr
+from aim.adapters.activity_table import DynamoActivityRepository
+from aim.adapters.dynamodb import from_attr, to_attr
 from aim.adapters.sns import SnsAlertPublisher
+from aim.adapters.state_table import META_SK, DynamoStateRepository
 from aim.config import AimConfig
 from aim.domain.batch import read_batch
 from aim.service.ingest import apply_verdict
-from aim.service.scoring_run import META_SK, ScoringRun, run_scoring
+from aim.service.scoring_run import ScoringRun, run_scoring
+from aim_local.memory import LAB_ALERT_ID_KEY
 from aim_local.stack import LocalAws, local_aws
 
 CONFIG = AimConfig(establishments=["LEI"])
@@ -114,15 +117,19 @@ class OverlappingPublisher:
 @dataclass
 class History:
     stack: LocalAws
-    activity: DynamoItemStore
-    state: DynamoItemStore
+    activity: DynamoActivityRepository
+    state: DynamoStateRepository
     snapshot: list[dict[str, Any]]
 
     def publisher(self) -> SnsAlertPublisher:
         return SnsAlertPublisher(self.stack.resources["topic_arn"], self.stack.clients["sns"])
 
     def run(self, at: datetime, publisher: Any) -> Any:
-        return run_scoring("LEI", at, self.activity, self.state, publisher, CONFIG)
+        return run_scoring("LEI", at, self.activity, self.state, publisher, CONFIG, LAB_ALERT_ID_KEY)
+
+    def lease(self) -> dict[str, Any] | None:
+        ddb, table = self.stack.clients["dynamodb"], self.stack.resources["state_table"]
+        return ddb.get_item(TableName=table, Key={"pk": {"S": "LEI"}, "sk": {"S": "LEASE"}}).get("Item")
 
     def pending_alerts(self) -> list[dict[str, Any]]:
         """Alerts recorded and not yet sent: the establishment's pending partition."""
@@ -135,8 +142,8 @@ class History:
 def history() -> Iterator[History]:
     with local_aws(CONFIG) as stack:
         ddb = stack.clients["dynamodb"]
-        activity = DynamoItemStore(stack.resources["activity_table"], ddb)
-        state = DynamoItemStore(stack.resources["state_table"], ddb)
+        activity = DynamoActivityRepository(stack.resources["activity_table"], ddb)
+        state = DynamoStateRepository(stack.resources["state_table"], ddb)
         tz = ZoneInfo(CONFIG.timezone)
         publisher = SnsAlertPublisher(stack.resources["topic_arn"], stack.clients["sns"])
 
@@ -145,7 +152,7 @@ def history() -> Iterator[History]:
 
         for i in range(RED_DAY):
             upload(i)
-            summary = run_scoring("LEI", run_time(i), activity, state, publisher, CONFIG)
+            summary = run_scoring("LEI", run_time(i), activity, state, publisher, CONFIG, LAB_ALERT_ID_KEY)
             assert not summary.alerts_sent, "the scenario must not page before the red day"
         upload(RED_DAY)
         snapshot = ddb.scan(TableName=stack.resources["state_table"], ConsistentRead=True)["Items"]
@@ -190,7 +197,7 @@ def test_failed_publish_is_recorded_and_resent_by_the_next_run(h: History) -> No
     assert len(pending) == 1
     alert_id = json.loads(pending[0]["message"])["alert_id"]
     assert h.stack.drain_alerts() == []
-    assert h.state.get("LEI", "LEASE") is None
+    assert h.lease() is None
     # When the next scheduled run fires
     summary = h.run(at + timedelta(hours=1), h.publisher())
     # Then it resends the recorded alert (same alert_id) and nothing is pending any more
@@ -235,7 +242,7 @@ def test_overlapping_run_is_skipped_by_the_lease(h: History) -> None:
     # Given a run that is part-way through sending its alert when a second run starts
     at = run_time(RED_DAY)
     overlap = OverlappingPublisher(
-        h.publisher(), lambda: ScoringRun("LEI", at, h.activity, h.state, h.publisher(), CONFIG).run()
+        h.publisher(), lambda: ScoringRun("LEI", at, h.activity, h.state, h.publisher(), CONFIG, LAB_ALERT_ID_KEY).run()
     )
     summary = h.run(at, overlap)
     # Then the second run saw the lease and did nothing, and the alert went out once
@@ -247,8 +254,7 @@ def test_overlapping_run_is_skipped_by_the_lease(h: History) -> None:
 def test_lease_left_by_a_crashed_run_delays_scoring_until_it_expires(h: History) -> None:
     # Given a run that died holding the lease (never reached its finally) a minute before the red day's run
     at = run_time(RED_DAY)
-    lease_expires = int((at - timedelta(minutes=1)).timestamp()) + 900
-    h.state.put_many([{"pk": "LEI", "sk": "LEASE", "holder": "crashed", "lease_expires": lease_expires}])
+    assert h.state.take_lease("LEI", "crashed", int((at - timedelta(minutes=1)).timestamp()), 900)
     # When the run fires while the lease is live, and again after it expired
     blocked = h.run(at, h.publisher())
     later = h.run(at + timedelta(minutes=30), h.publisher())

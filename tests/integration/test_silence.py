@@ -8,12 +8,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aim.adapters.dynamodb import DynamoItemStore
+from aim.adapters.activity_table import DynamoActivityRepository
 from aim.adapters.sns import SnsAlertPublisher
+from aim.adapters.state_table import DynamoStateRepository
 from aim.config import AimConfig, Silence
 from aim.domain.batch import read_batch
 from aim.service.ingest import apply_verdict
-from aim.service.scoring_run import run_scoring
+from aim.service.scoring_run import horizon, run_scoring
+from aim_local.memory import LAB_ALERT_ID_KEY
 from aim_local.stack import local_aws
 
 BatchMaker = Callable[..., bytes]  # the conftest fixture make_batch
@@ -59,8 +61,8 @@ def last_morning(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     with local_aws(config) as stack:
         ddb = stack.clients["dynamodb"]
-        activity = DynamoItemStore(stack.resources["activity_table"], ddb)
-        state = DynamoItemStore(stack.resources["state_table"], ddb)
+        activity = DynamoActivityRepository(stack.resources["activity_table"], ddb)
+        state = DynamoStateRepository(stack.resources["state_table"], ddb)
         sent: list[dict[str, Any]] = []
 
         class Recorder(SnsAlertPublisher):
@@ -87,10 +89,10 @@ def last_morning(
                 state,
                 publisher,
                 config,
+                LAB_ALERT_ID_KEY,
             )
-        item = state.get("LEI", f"P#{STOPPED}")
-        assert item is not None
-        return {"light": item["light"], **json.loads(str(item["s"]))}, [m for m in sent if m["prisoner_id"] == STOPPED]
+        s = state.load_states("LEI", horizon(config))[STOPPED]
+        return {"light": s.light, "reasons": s.reasons}, [m for m in sent if m["prisoner_id"] == STOPPED]
 
 
 def test_three_once_a_day_habits_stopping_for_two_days_is_red_and_says_which(make_batch: BatchMaker) -> None:

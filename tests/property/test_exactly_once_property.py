@@ -27,10 +27,10 @@ from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
-from aim.adapters.dynamodb import DynamoItemStore, from_attr
+from aim.adapters.activity_table import DynamoActivityRepository, facts_of_items
+from aim.adapters.dynamodb import DynamoTable, from_attr
 from aim.adapters.s3 import S3ObjectStore
 from aim.config import AimConfig
-from aim.domain.activity import facts_of_day
 from aim.service.ingest import ingest_object
 from aim_local.stack import create_table
 from hypothesis import HealthCheck, given, settings
@@ -54,29 +54,36 @@ class InjectedCrashError(RuntimeError):
 
 
 class CrashAfterWrites:
-    """The real DynamoItemStore, but the process dies after ``budget`` item writes."""
+    """The real DynamoDB table under the activity repository, but the process dies after ``budget`` item writes."""
 
-    def __init__(self, inner: DynamoItemStore, budget: int) -> None:
+    def __init__(self, inner: DynamoTable, budget: int) -> None:
         self._inner = inner
         self._budget = budget
 
-    def put_many(self, items: Any) -> int:
+    def batch_put(self, items: Any) -> int:
         rows = list(items)
         if len(rows) > self._budget:
-            self._inner.put_many(rows[: self._budget])
+            self._inner.batch_put(rows[: self._budget])
             self._budget = 0
             raise InjectedCrashError("crashed while writing facts")
         self._budget -= len(rows)
-        return self._inner.put_many(rows)
+        return self._inner.batch_put(rows)
 
-    def add_to_set(self, pk: str, sk: str, attribute: str, values: set[str], expires_at: int) -> None:
+    def update(self, *args: Any) -> None:
         if self._budget == 0:
             raise InjectedCrashError("crashed before updating a day change set")
         self._budget -= 1
-        self._inner.add_to_set(pk, sk, attribute, values, expires_at)
+        self._inner.update(*args)
 
     def __getattr__(self, name: str) -> Any:  # reads pass straight through
         return getattr(self._inner, name)
+
+
+def crashing(activity: DynamoActivityRepository, budget: int) -> DynamoActivityRepository:
+    """The same repository over a table that crashes after ``budget`` item writes."""
+    crashing = DynamoActivityRepository(activity.table.name, activity.table.client)
+    crashing.table = CrashAfterWrites(activity.table, budget)  # type: ignore[assignment]
+    return crashing
 
 
 @dataclass(frozen=True)
@@ -230,11 +237,11 @@ def aws() -> Iterator[dict[str, Any]]:
                 os.environ[k] = v
 
 
-def fresh_stores(aws: dict[str, Any]) -> tuple[S3ObjectStore, DynamoItemStore, str]:
+def fresh_stores(aws: dict[str, Any]) -> tuple[S3ObjectStore, DynamoActivityRepository, str]:
     name = f"aim-prop-{uuid.uuid4().hex[:12]}"
     aws["s3"].create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
     create_table(aws["dynamodb"], name)
-    return S3ObjectStore(name, aws["s3"]), DynamoItemStore(name, aws["dynamodb"]), name
+    return S3ObjectStore(name, aws["s3"]), DynamoActivityRepository(name, aws["dynamodb"]), name
 
 
 def table_items(client: Any, table: str) -> list[dict[str, Any]]:
@@ -249,7 +256,7 @@ def table_items(client: Any, table: str) -> list[dict[str, Any]]:
 
 
 def deliver(
-    batch: Batch, d: Delivery, objects: S3ObjectStore, activity: DynamoItemStore, s3: Any
+    batch: Batch, d: Delivery, objects: S3ObjectStore, activity: DynamoActivityRepository, s3: Any
 ) -> tuple[str, datetime]:
     suffix = f"-r{d.reupload}" if d.reupload else ""
     key = f"incoming/LEI/{batch.kiosk}/{batch.batch_id}{suffix}.jsonl"
@@ -274,7 +281,7 @@ def test_any_mix_of_redelivery_reupload_order_and_crashes_stores_each_event_once
             assert ingest_object(key, objects, activity, CONFIG, received).status == "applied"
             continue
         try:
-            ingest_object(key, objects, CrashAfterWrites(activity, d.crash_after), CONFIG, received)  # type: ignore[arg-type]
+            ingest_object(key, objects, crashing(activity, d.crash_after), CONFIG, received)
         except InjectedCrashError:
             retries.append((key, received))
     for key, received in retries:
@@ -285,7 +292,7 @@ def test_any_mix_of_redelivery_reupload_order_and_crashes_stores_each_event_once
     days = {i["sk"]: {m.partition("#")[0] for m in i["batches"]} for i in items if i["pk"] == "LEI#DAYS"}
     stored = [i for i in items if not i["pk"].endswith("#DAYS")]
     partitions = sorted({i["pk"] for i in stored})
-    facts = {(pk, f.sk): f for pk in partitions for f in facts_of_day(i for i in stored if i["pk"] == pk)}
+    facts = {(pk, f.identity): f for pk in partitions for f in facts_of_items([i for i in stored if i["pk"] == pk])}
     expected = expected_facts(batches)
     read = {
         k: {"t": f.type, "at": f.occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "k": f.kiosk_id}

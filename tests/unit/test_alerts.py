@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import UTC, date, datetime, timedelta
 
@@ -25,6 +27,7 @@ from hypothesis import strategies as st
 
 NOW = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
 QUIET = timedelta(hours=72)
+KEY = b"test-deployment-key"
 
 
 def assessment(light: str = "red", score: float = 8.0, judged: str | None = "2026-11-20", **kw) -> Assessment:
@@ -36,55 +39,72 @@ def opened(hours_ago: float, score: float = 8.0) -> dict:
 
 
 def test_new_red_with_no_open_alert_raises_a_new_alert():
-    decision = decide("LEI", assessment(), None, NOW, QUIET)
-    assert decision == AlertDecision("new", alert_id_for("LEI", "A1234BC", "2026-11-20", "new"))
+    decision = decide("LEI", assessment(), None, NOW, QUIET, KEY)
+    assert decision == AlertDecision("new", alert_id_for(KEY, "LEI", "A1234BC", "2026-11-20", "new"))
 
 
 @pytest.mark.parametrize("light", ["amber", "green", "insufficient"])
 def test_anything_but_red_raises_nothing(light):
-    assert decide("LEI", assessment(light=light), None, NOW, QUIET) is None
+    assert decide("LEI", assessment(light=light), None, NOW, QUIET, KEY) is None
 
 
 def test_red_without_judged_day_raises_nothing():
-    assert decide("LEI", assessment(judged=None), None, NOW, QUIET) is None
+    assert decide("LEI", assessment(judged=None), None, NOW, QUIET, KEY) is None
 
 
 def test_no_repeat_within_the_quiet_period():
-    assert decide("LEI", assessment(score=8.0), opened(hours_ago=71.9), NOW, QUIET) is None
+    assert decide("LEI", assessment(score=8.0), opened(hours_ago=71.9), NOW, QUIET, KEY) is None
 
 
 def test_escalation_within_quiet_period_raises_again():
-    decision = decide("LEI", assessment(score=12.0), opened(hours_ago=1, score=8.0), NOW, QUIET)
+    decision = decide("LEI", assessment(score=12.0), opened(hours_ago=1, score=8.0), NOW, QUIET, KEY)
     assert decision is not None and decision.kind == "escalation"
 
 
 def test_just_below_escalation_ratio_is_quiet():
-    assert decide("LEI", assessment(score=11.9), opened(hours_ago=1, score=8.0), NOW, QUIET) is None
+    assert decide("LEI", assessment(score=11.9), opened(hours_ago=1, score=8.0), NOW, QUIET, KEY) is None
 
 
 def test_reminder_after_the_quiet_period_when_configured():
-    decision = decide("LEI", assessment(score=8.0), opened(hours_ago=72), NOW, QUIET, remind=True)
+    decision = decide("LEI", assessment(score=8.0), opened(hours_ago=72), NOW, QUIET, KEY, remind=True)
     assert decision is not None and decision.kind == "reminder"
 
 
 def test_a_persisting_red_does_not_page_again_by_default():
-    assert decide("LEI", assessment(score=8.0), opened(hours_ago=72), NOW, QUIET) is None
+    assert decide("LEI", assessment(score=8.0), opened(hours_ago=72), NOW, QUIET, KEY) is None
 
 
 def test_alert_ids_are_deterministic_and_distinct_by_what_raised_them():
-    a = decide("LEI", assessment(), None, NOW, QUIET)
-    b = decide("LEI", assessment(), None, NOW + timedelta(hours=1), QUIET)
+    a = decide("LEI", assessment(), None, NOW, QUIET, KEY)
+    b = decide("LEI", assessment(), None, NOW + timedelta(hours=1), QUIET, KEY)
     assert a is not None and b is not None
     assert a.alert_id == b.alert_id  # the schedule firing twice derives the same id
     ids = {
-        alert_id_for("LEI", "A1234BC", "2026-11-20", "new"),
-        alert_id_for("LEI", "A1234BC", "2026-11-21", "new"),
-        alert_id_for("LEI", "G5678KL", "2026-11-20", "new"),
-        alert_id_for("MDI", "A1234BC", "2026-11-20", "new"),
-        alert_id_for("LEI", "A1234BC", "2026-11-20", "escalation"),
+        alert_id_for(KEY, "LEI", "A1234BC", "2026-11-20", "new"),
+        alert_id_for(KEY, "LEI", "A1234BC", "2026-11-21", "new"),
+        alert_id_for(KEY, "LEI", "G5678KL", "2026-11-20", "new"),
+        alert_id_for(KEY, "MDI", "A1234BC", "2026-11-20", "new"),
+        alert_id_for(KEY, "LEI", "A1234BC", "2026-11-20", "escalation"),
     }
     assert len(ids) == 5
     assert all(i.startswith(("aim-lei-", "aim-mdi-")) for i in ids)
+
+
+def test_alert_id_is_a_keyed_hash_not_reversible_without_the_key():
+    # Given what raised an alert
+    raised = ("LEI", "A1234BC", "2026-11-20", "new")
+    # Then the same key gives the same id (a repeated run finds its record), another key another id
+    assert alert_id_for(KEY, *raised) == alert_id_for(KEY, *raised)
+    assert alert_id_for(b"another-deployment", *raised) != alert_id_for(KEY, *raised)
+    # And the id is not the unsalted hash anyone could compute by trying prison numbers
+    unsalted = hashlib.sha256(b"LEI|A1234BC|2026-11-20|new").hexdigest()[:16]
+    assert alert_id_for(KEY, *raised) != f"aim-lei-{unsalted}"
+    assert (
+        alert_id_for(KEY, *raised)
+        == "aim-lei-" + hmac.new(KEY, b"LEI|A1234BC|2026-11-20|new", "sha256").hexdigest()[:16]
+    )
+    with pytest.raises(ValueError, match="non-empty key"):
+        alert_id_for(b"", *raised)
 
 
 def test_open_alert_closes_only_when_not_red_and_quiet_period_passed():
@@ -97,7 +117,7 @@ def test_open_alert_closes_only_when_not_red_and_quiet_period_passed():
 def test_machine_message_follows_the_contract():
     why = [{"factor": "phone", "text": "Phone calls and credit fell: 0 on Fri 20 Nov (usually about 3)"}]
     a = assessment(reasons=why, factors=["ACCT open"])
-    decision = decide("LEI", a, None, NOW, QUIET)
+    decision = decide("LEI", a, None, NOW, QUIET, KEY)
     assert decision is not None
     message = alert_message(decision, "LEI", a, NOW, "B-2-14")
     assert {"schema", "alert_id", "level", "establishment", "prisoner_id", "raised_at", "reasons"} <= set(message)
@@ -174,7 +194,9 @@ location = st.one_of(
 def test_email_and_sms_text_never_carry_special_category_data(statics, reasons, dob, score, loc, kind):
     # Given an assessment with any static factors and reasons (and a message carrying a date of birth)
     a = Assessment("A1234BC", "red", score, 3.0, 6.0, statics, reasons, "2026-11-20")
-    message = alert_message(AlertDecision(kind, alert_id_for("LEI", "A1234BC", "2026-11-20", kind)), "LEI", a, NOW, loc)
+    message = alert_message(
+        AlertDecision(kind, alert_id_for(KEY, "LEI", "A1234BC", "2026-11-20", kind)), "LEI", a, NOW, loc
+    )
     message["date_of_birth"] = dob.isoformat()  # even if a richer message carried it
     message["acct_status"] = "open"
     message["self_harm_history"] = True

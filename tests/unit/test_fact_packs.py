@@ -1,5 +1,5 @@
-"""Facts packed per batch and local day: round trip, deterministic chunks, merge with the per-event
-layout, and a winner among repeated events that does not depend on arrival order."""
+"""Facts packed per batch and local day: round trip through the stored items, deterministic chunks,
+and a winner among repeated events that does not depend on arrival order."""
 
 from __future__ import annotations
 
@@ -10,14 +10,8 @@ import zlib
 from datetime import UTC, date, datetime
 
 import pytest
-from aim.domain.activity import (
-    PACK_PREFIX,
-    Fact,
-    facts_from_pack,
-    facts_of_day,
-    member_ref,
-    pack_items,
-)
+from aim.adapters.activity_table import PACK_PREFIX, facts_of_item, facts_of_items, pack_items
+from aim.domain.activity import Fact, member_ref, pack_day
 
 DAY = date(2026, 11, 20)
 RETENTION = 180
@@ -41,7 +35,7 @@ def _fact(n: int, batch: str = "K1/B1", **overrides: object) -> Fact:
 
 def _pack(facts: list[Fact], batch: str = "K1/B1", limit: int = 350_000) -> list[dict]:
     kiosk, batch_id = batch.split("/")
-    return pack_items("LEI", kiosk, batch_id, DAY, facts, RETENTION, limit=limit).items
+    return pack_items("LEI", pack_day(kiosk, batch_id, DAY, facts, RETENTION, limit=limit))
 
 
 def _digest(items: list[dict]) -> str:
@@ -60,16 +54,16 @@ def test_pack_round_trip_keeps_every_field_including_unicode_detail() -> None:
     items = _pack(facts)
     # Then one item holds them, and decoding gives the very same facts (in identity order)
     assert len(items) == 1 and items[0]["sk"] == f"{PACK_PREFIX}K1#B1#{_digest(items)}#000" and items[0]["n"] == 4
-    assert facts_from_pack(items[0]) == sorted(facts, key=lambda f: f.sk)
-    assert facts_of_day(items) == sorted(facts, key=lambda f: f.sk)
+    assert facts_of_item(items[0]) == sorted(facts, key=lambda f: f.identity)
+    assert facts_of_items(items) == sorted(facts, key=lambda f: f.identity)
     assert json.loads(zlib.decompress(items[0]["f"]))  # compact JSON inside
 
 
-def test_pack_stores_occurred_at_to_the_second_as_the_per_event_layout_did() -> None:
+def test_pack_stores_occurred_at_to_the_second() -> None:
     fact = _fact(1, occurred_at=datetime(2026, 11, 20, 8, 0, 5, 999_999, tzinfo=UTC))
-    (decoded,) = facts_from_pack(_pack([fact])[0])
+    (decoded,) = facts_of_item(_pack([fact])[0])
     assert decoded.occurred_at == datetime(2026, 11, 20, 8, 0, 5, tzinfo=UTC)
-    assert decoded == Fact.from_item(fact.to_item(RETENTION))
+    assert decoded == fact._replace(occurred_at=datetime(2026, 11, 20, 8, 0, 5, tzinfo=UTC))
 
 
 def test_pack_bytes_do_not_depend_on_record_order() -> None:
@@ -98,7 +92,7 @@ def test_a_large_pack_splits_into_deterministic_chunks_each_under_the_limit() ->
     assert [c["sk"] for c in chunks] == [f"{PACK_PREFIX}K1#B1#{_digest(whole)}#{n:03d}" for n in range(len(chunks))]
     assert all(len(c["f"]) <= limit for c in chunks)
     assert sum(c["n"] for c in chunks) == len(facts)
-    assert facts_of_day(chunks) == sorted(facts, key=lambda f: f.sk)
+    assert facts_of_items(chunks) == sorted(facts, key=lambda f: f.identity)
     assert _pack(list(reversed(facts)), limit=limit) == chunks
     assert len({c["expires_at"] for c in chunks}) == 1
 
@@ -112,34 +106,22 @@ def test_chunking_boundary_exactly_at_the_limit() -> None:
         _pack(facts[:1], limit=5)
 
 
-def test_old_per_event_items_and_packs_merge_each_event_once() -> None:
-    # Given a day written partly before the change (one item per event) and partly after (packs),
-    # with one event in both: the old item from batch K1/B2 and a pack copy from K1/B1
-    old = [_fact(n, batch="K1/B2").to_item(RETENTION) for n in (1, 2)]
-    packed = _pack([_fact(2, batch="K1/B1"), _fact(3, batch="K1/B1")], batch="K1/B1")
-    # When the day is read
-    facts = facts_of_day([*old, *packed])
-    # Then each event counts once; the repeated one from the batch whose ref sorts first (K1/B1)
-    assert [f.event_id for f in facts] == ["E-0001", "E-0002", "E-0003"]
-    assert [f.batch for f in facts] == ["K1/B2", "K1/B1", "K1/B1"]
-
-
 def test_repeated_event_winner_does_not_depend_on_arrival_order() -> None:
     # Given one event carried by three batches from different kiosks (a re-batched retry), with
     # different provenance, plus a heartbeat repeated by two batches of one kiosk
     copies = [
         _pack([_fact(7, batch="K2/B9", kiosk_id="K2")], batch="K2/B9"),
         _pack([_fact(7, batch="K1/B5", kiosk_id="K1")], batch="K1/B5"),
-        [_fact(7, batch="K3/B1", kiosk_id="K3").to_item(RETENTION)],
+        _pack([_fact(7, batch="K3/B1", kiosk_id="K3")], batch="K3/B1"),
         _pack([_fact(8, batch="K1/B6", type="kiosk_heartbeat", prisoner_id=None)], batch="K1/B6"),
         _pack([_fact(8, batch="K1/B7", type="kiosk_heartbeat", prisoner_id=None)], batch="K1/B7"),
     ]
     # When the items come back in every order
-    results = {tuple(facts_of_day(itertools.chain(*order))) for order in itertools.permutations(copies)}
+    results = {tuple(facts_of_items(itertools.chain(*order))) for order in itertools.permutations(copies)}
     # Then the result is always the same: each event once, the copy of the batch whose ref sorts first
     assert len(results) == 1
     (facts,) = results
-    assert [(f.sk, f.batch) for f in facts] == [
+    assert [(f.identity, f.batch) for f in facts] == [
         ("A0007BC#E-0007", "K1/B5"),
         ("~K#K1#E-0008", "K1/B6"),
     ]
@@ -148,16 +130,16 @@ def test_repeated_event_winner_does_not_depend_on_arrival_order() -> None:
 def test_heartbeats_of_two_kiosks_with_one_event_id_are_two_facts() -> None:
     a = _pack([_fact(8, batch="K1/B1", type="kiosk_heartbeat", prisoner_id=None)], batch="K1/B1")
     b = _pack([_fact(8, batch="K2/B1", kiosk_id="K2", type="kiosk_heartbeat", prisoner_id=None)], batch="K2/B1")
-    assert [f.sk for f in facts_of_day([*a, *b])] == ["~K#K1#E-0008", "~K#K2#E-0008"]
+    assert [f.identity for f in facts_of_items([*a, *b])] == ["~K#K1#E-0008", "~K#K2#E-0008"]
 
 
 def test_change_set_member_names_the_batch_and_a_digest_of_its_facts_of_the_day() -> None:
     # Given a batch's facts of a day, and the same batch_id re-used with other content
-    first = pack_items("LEI", "K1", "B1", DAY, [_fact(1), _fact(2)], RETENTION)
-    same = pack_items("LEI", "K1", "B1", DAY, [_fact(2), _fact(1)], RETENTION)
-    other = pack_items("LEI", "K1", "B1", DAY, [_fact(1), _fact(3)], RETENTION)
+    first = pack_day("K1", "B1", DAY, [_fact(1), _fact(2)], RETENTION)
+    same = pack_day("K1", "B1", DAY, [_fact(2), _fact(1)], RETENTION)
+    other = pack_day("K1", "B1", DAY, [_fact(1), _fact(3)], RETENTION)
     # Then the same facts give the same member and keys; other facts a different member and keys
     assert first == same
     assert first.member.startswith("K1/B1#") and member_ref(first.member) == "K1/B1"
-    assert other.member != first.member and other.items[0]["sk"] != first.items[0]["sk"]
-    assert member_ref("K1/B1") == "K1/B1"  # members written before packs
+    assert other.member != first.member
+    assert pack_items("LEI", other)[0]["sk"] != pack_items("LEI", first)[0]["sk"]

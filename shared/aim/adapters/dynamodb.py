@@ -1,4 +1,9 @@
-"""DynamoDB behind the ``ItemStore`` port: batched, chunked to API limits, retrying unprocessed items."""
+"""The DynamoDB calls the table repositories are built from: batched, chunked to API limits,
+retrying unprocessed items, counting round trips.
+
+Only the repository modules (``activity_table``, ``state_table``) use this; they own their
+tables' key layouts, item shapes and conditions.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,18 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from aim.adapters.aws import client as aws_client
-from aim.domain.ports import Key
+
+Key = tuple[str, str]
 
 _SER = TypeSerializer()
 _DESER = TypeDeserializer()
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
 MAX_UNPROCESSED_RETRIES = 10
+
+
+class UnprocessedItemsError(RuntimeError):
+    """DynamoDB left items unprocessed after every retry (sustained throttling)."""
 
 
 def to_attr(item: dict[str, Any]) -> dict[str, Any]:
@@ -45,15 +55,17 @@ class CallCounter:
         return sum(self.calls.values())
 
 
-class DynamoItemStore:
+class DynamoTable:
+    """One table with string keys ``pk`` and ``sk``."""
+
     def __init__(
         self,
-        table: str,
+        name: str,
         client: Any | None = None,
         counter: CallCounter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.table = table
+        self.name = name
         self._client = client
         self.counter = counter or CallCounter()
         self._sleep = sleep
@@ -64,30 +76,25 @@ class DynamoItemStore:
             self._client = aws_client("dynamodb")
         return self._client
 
-    def existing(self, keys: Sequence[Key], attributes: Sequence[str] = ("b",)) -> dict[Key, dict[str, Any]]:
-        return self._batch_get(keys, projection=["pk", "sk", *attributes])
-
-    def get_many(self, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
-        return self._batch_get(keys, projection=None)
-
-    def _batch_get(self, keys: Sequence[Key], projection: Sequence[str] | None) -> dict[Key, dict[str, Any]]:
+    def batch_get(self, keys: Sequence[Key], projection: Sequence[str] | None = None) -> dict[Key, dict[str, Any]]:
+        """The items among ``keys`` that exist (strongly consistent), with only ``projection`` besides the key."""
         found: dict[Key, dict[str, Any]] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), BATCH_GET_LIMIT):
             request: dict[str, Any] = {
-                self.table: {
+                self.name: {
                     "Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in unique[start : start + BATCH_GET_LIMIT]],
                     "ConsistentRead": True,
                 }
             }
             if projection:
                 # Names through placeholders: any attribute name may be a DynamoDB reserved word.
-                names = {f"#p{i}": name for i, name in enumerate(projection)}
-                request[self.table]["ProjectionExpression"] = ", ".join(names)
-                request[self.table]["ExpressionAttributeNames"] = names
+                names = {f"#p{i}": name for i, name in enumerate(["pk", "sk", *projection])}
+                request[self.name]["ProjectionExpression"] = ", ".join(names)
+                request[self.name]["ExpressionAttributeNames"] = names
             for attempt in range(MAX_UNPROCESSED_RETRIES):
                 response = self.client.batch_get_item(RequestItems=request)
-                rows = response.get("Responses", {}).get(self.table, [])
+                rows = response.get("Responses", {}).get(self.name, [])
                 self.counter.add("BatchGetItem", read=len(rows))
                 found.update({(row["pk"]["S"], row["sk"]["S"]): from_attr(row) for row in rows})
                 request = response.get("UnprocessedKeys") or {}
@@ -95,15 +102,15 @@ class DynamoItemStore:
                     break
                 self._sleep(min(0.05 * 2**attempt, 2.0))
             else:
-                raise RuntimeError(f"BatchGetItem on {self.table} left keys unprocessed after retries")
+                raise UnprocessedItemsError(f"BatchGetItem on {self.name} left keys unprocessed after retries")
         return found
 
-    def put_many(self, items: Iterable[dict[str, Any]]) -> int:
+    def batch_put(self, items: Iterable[dict[str, Any]]) -> int:
         rows = [{"PutRequest": {"Item": to_attr(item)}} for item in items]
         for start in range(0, len(rows), BATCH_WRITE_LIMIT):
-            request: dict[str, Any] = {self.table: rows[start : start + BATCH_WRITE_LIMIT]}
+            request: dict[str, Any] = {self.name: rows[start : start + BATCH_WRITE_LIMIT]}
             for attempt in range(MAX_UNPROCESSED_RETRIES):
-                count = len(request[self.table])
+                count = len(request[self.name])
                 response = self.client.batch_write_item(RequestItems=request)
                 self.counter.add("BatchWriteItem", written=count)
                 request = response.get("UnprocessedItems") or {}
@@ -111,21 +118,21 @@ class DynamoItemStore:
                     break
                 self._sleep(min(0.05 * 2**attempt, 2.0))
             else:
-                raise RuntimeError(f"BatchWriteItem on {self.table} left items unprocessed after retries")
+                raise UnprocessedItemsError(f"BatchWriteItem on {self.name} left items unprocessed after retries")
         return len(rows)
 
-    def query(self, pk: str, sk_prefix: str | None = None, sk_from: str | None = None) -> list[dict[str, Any]]:
+    def query(self, pk: str, sk_prefix: str | None = None, consistent: bool = False) -> list[dict[str, Any]]:
+        """Every item of a partition, or those whose sort key starts with ``sk_prefix``."""
         kwargs: dict[str, Any] = {
-            "TableName": self.table,
+            "TableName": self.name,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": pk}},
         }
+        if consistent:
+            kwargs["ConsistentRead"] = True
         if sk_prefix:
             kwargs["KeyConditionExpression"] += " AND begins_with(sk, :p)"
             kwargs["ExpressionAttributeValues"][":p"] = {"S": sk_prefix}
-        elif sk_from:
-            kwargs["KeyConditionExpression"] += " AND sk >= :f"
-            kwargs["ExpressionAttributeValues"][":f"] = {"S": sk_from}
         items: list[dict[str, Any]] = []
         while True:
             response = self.client.query(**kwargs)
@@ -137,33 +144,11 @@ class DynamoItemStore:
                 return items
             kwargs["ExclusiveStartKey"] = last
 
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        response = self.client.get_item(
-            TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
-        )
-        self.counter.add("GetItem", read=1)
-        item = response.get("Item")
-        return from_attr(item) if item else None
-
-    def add_to_set(self, pk: str, sk: str, attribute: str, values: set[str], expires_at: int) -> None:
-        self.client.update_item(
-            TableName=self.table,
-            Key={"pk": {"S": pk}, "sk": {"S": sk}},
-            UpdateExpression="ADD #a :v SET expires_at = if_not_exists(expires_at, :e)",
-            ExpressionAttributeNames={"#a": attribute},
-            ExpressionAttributeValues={":v": {"SS": sorted(values)}, ":e": {"N": str(expires_at)}},
-        )
-        self.counter.add("UpdateItem", written=1)
-
-    def put_if_absent(self, item: dict[str, Any]) -> bool:
-        return self.put_if(item, "attribute_not_exists(pk)", {})
-
-    def put_if(self, item: dict[str, Any], condition: str, values: dict[str, Any]) -> bool:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "Item": to_attr(item),
-            "ConditionExpression": condition,
-        }
+    def put(self, item: dict[str, Any], condition: str | None = None, values: dict[str, Any] | None = None) -> bool:
+        """Write one item; with ``condition``, only if it holds (False when it does not)."""
+        kwargs: dict[str, Any] = {"TableName": self.name, "Item": to_attr(item)}
+        if condition:
+            kwargs["ConditionExpression"] = condition
         if values:
             kwargs["ExpressionAttributeValues"] = to_attr(values)
         try:
@@ -176,6 +161,35 @@ class DynamoItemStore:
                 return False
             raise
 
-    def delete(self, pk: str, sk: str) -> None:
-        self.client.delete_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}})
+    def put_all_if_absent(self, items: Sequence[dict[str, Any]]) -> bool:
+        """Write every item, in one transaction, if none of them exists; False (nothing written) if any does."""
+        actions = [
+            {"Put": {"TableName": self.name, "Item": to_attr(item), "ConditionExpression": "attribute_not_exists(pk)"}}
+            for item in items
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=actions)
+            self.counter.add("TransactWriteItems", written=len(actions))
+            return True
+        except ClientError as exc:
+            self.counter.add("TransactWriteItems")
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException" and (
+                "ConditionalCheckFailed" in reasons
+            ):
+                return False
+            raise
+
+    def update(self, key: Key, expression: str, names: dict[str, str], values: dict[str, Any]) -> None:
+        self.client.update_item(
+            TableName=self.name,
+            Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+        self.counter.add("UpdateItem", written=1)
+
+    def delete(self, key: Key) -> None:
+        self.client.delete_item(TableName=self.name, Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}})
         self.counter.add("DeleteItem")

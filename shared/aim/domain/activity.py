@@ -1,20 +1,15 @@
-"""Facts: the events of one batch for one local day, stored as one packed item (issue 5).
+"""Facts: the events of one batch for one local day, packed together (one pack per batch and day).
 
-Key layout (ActivityTable):
-    pk = "{EST}#{local date}"      one partition per establishment-day, read whole by the scorer
-    sk = "~B#{kiosk}#{batch_id}#{digest}#{chunk:03d}"
-                                   a pack: the facts one batch brought for that day, zlib-compressed
-                                   compact JSON (attribute ``f``); ``digest`` is of those facts
-Written before packs (issue 5), and still read, merged with packs under the same rule:
-    sk = "{prisoner}#{event_id}"   one item per event: a prisoner's record
-       | "~K#{kiosk}#{event_id}"   a kiosk heartbeat
-       | "~U#{event_id}"           an unknown-type record without a prisoner
+A pack holds a batch's facts of one local day, sorted by identity, as compact JSON rows compressed
+with zlib, split into the fewest near-equal chunks that each fit a storage item. Its content depends
+only on the batch's accepted records, so a redelivered message or a re-uploaded batch gives the
+identical pack, and its member (``{kiosk}/{batch_id}#{digest}``, named in the day's change set)
+says that it is stored. The same event in *another* batch is stored again, in that batch's pack,
+and counts once when the day is read (``distinct_facts``): copies share an identity (prisoner +
+event_id; kiosk + event_id for heartbeats) and the copy whose batch ref (``{kiosk}/{batch_id}``)
+sorts first wins, whatever order the batches arrived in.
 
-A pack's content depends only on the batch's accepted records, so a redelivered message or a
-re-uploaded batch writes the identical item. The same event in *another* batch is stored again, in
-that batch's pack, and counts once when the day is read (``facts_of_day``): copies share an
-identity (prisoner + event_id; kiosk + event_id for heartbeats) and the copy whose batch ref
-(``{kiosk}/{batch_id}``) sorts first wins, whatever order the batches arrived in.
+Where packs are stored, and under which keys, is the activity repository's business.
 """
 
 from __future__ import annotations
@@ -32,7 +27,6 @@ from zoneinfo import ZoneInfo
 
 from aim.domain.batch import AcceptedRecord, BatchVerdict
 
-PACK_PREFIX = "~B#"
 # Compressed bytes of facts in one pack chunk: DynamoDB items max 400 KB, keys and attributes included.
 PACK_CHUNK_BYTES = 350_000
 PACK_DIGEST_CHARS = 10  # hex digits of SHA-256 of a day's facts in a pack's key and change-set member
@@ -43,7 +37,7 @@ _EPOCH_ORDINAL = _EPOCH.toordinal()
 
 class Fact(NamedTuple):
     """One stored event. Immutable; a named tuple because a batch builds one per record and a
-    frozen dataclass cost several times more to construct (issue 5)."""
+    frozen dataclass costs several times more to construct."""
 
     establishment: str
     local_date: date
@@ -56,61 +50,16 @@ class Fact(NamedTuple):
     batch: str = ""  # "{kiosk}/{batch_id}" whose copy this is (provenance; the first ref wins on reading)
 
     @property
-    def pk(self) -> str:
-        return day_partition(self.establishment, self.local_date)
-
-    @property
-    def sk(self) -> str:
-        """The event's identity within its day (and its item key in the per-event layout)."""
+    def identity(self) -> str:
+        """The event's identity within its day: copies of one event in several batches share it."""
         if self.type == "kiosk_heartbeat":
             return f"~K#{self.kiosk_id}#{self.event_id}"
         if self.prisoner_id is None:
             return f"~U#{self.event_id}"
         return f"{self.prisoner_id}#{self.event_id}"
 
-    def to_item(self, retention_days: int) -> dict[str, Any]:
-        expires = self.occurred_at + timedelta(days=retention_days)
-        item: dict[str, Any] = {
-            "pk": self.pk,
-            "sk": self.sk,
-            "t": self.type,
-            "at": self.occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "k": self.kiosk_id,
-            "b": self.batch,
-            "expires_at": int(expires.timestamp()),
-        }
-        if self.detail:
-            item["d"] = self.detail
-        return item
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> Fact:
-        est, _, day = str(item["pk"]).partition("#")
-        sk = str(item["sk"])
-        if sk.startswith("~K#"):
-            prisoner, event_id = None, sk.split("#", 2)[2]
-        elif sk.startswith("~U#"):
-            prisoner, event_id = None, sk[3:]
-        else:
-            prisoner, _, event_id = sk.partition("#")
-        return cls(
-            establishment=est,
-            local_date=date.fromisoformat(day),
-            event_id=event_id,
-            type=str(item["t"]),
-            occurred_at=datetime.fromisoformat(str(item["at"])),  # "...Z": UTC, as written by to_item
-            kiosk_id=str(item.get("k", "")),
-            prisoner_id=prisoner,
-            detail=str(item.get("d", "")),
-            batch=str(item.get("b", "")),
-        )
-
     def detail_dict(self) -> dict[str, Any]:
         return json.loads(self.detail) if self.detail else {}
-
-
-def day_partition(establishment: str, day: date) -> str:
-    return f"{establishment}#{day.isoformat()}"
 
 
 def local_date(moment: datetime, tz: ZoneInfo) -> date:
@@ -129,7 +78,7 @@ def facts_from_verdict(verdict: BatchVerdict, tz: ZoneInfo) -> list[Fact]:
     ref = batch_ref(kiosk_id, header.batch_id)
     facts: list[Fact] = []
     append = facts.append
-    new, fact, utc = tuple.__new__, Fact, UTC  # a Fact without its Python-level __new__ (issue 5)
+    new, fact, utc = tuple.__new__, Fact, UTC  # a Fact without its Python-level __new__
     # Local dates change only at whole quarter hours of UTC in every real zone since 1970 (offsets
     # are multiples of 15 minutes): one time-zone lookup per quarter hour, not per record, kept
     # across batches. The quarter is counted from the UTC calendar fields, cheaper than timestamp().
@@ -168,12 +117,6 @@ def batch_ref(kiosk_id: str, batch_id: str) -> str:
     return f"{kiosk_id}/{batch_id}"
 
 
-def changes_key(establishment: str, day: date) -> tuple[str, str]:
-    """The item listing the batches that brought facts for an establishment-day: string set ``batches``
-    of ``{kiosk}/{batch_id}#{digest}`` (one per pack stored; a bare ref for per-event items)."""
-    return f"{establishment}#DAYS", day.isoformat()
-
-
 def batch_days(facts: list[Fact]) -> dict[date, datetime]:
     """Local days a batch's facts fall on, each with its latest occurred_at (for expiry)."""
     out: dict[date, datetime] = {}
@@ -191,21 +134,26 @@ def batch_days(facts: list[Fact]) -> dict[date, datetime]:
 
 
 class DayPack(NamedTuple):
-    """One batch's facts of one local day: the items that store them, and the change-set member
-    (``{kiosk}/{batch_id}#{digest}``) that says they are stored."""
+    """One batch's facts of one local day, packed: the chunks that store them (each its number of
+    facts and its zlib-compressed JSON rows), and when they expire (epoch seconds)."""
 
     day: date
-    member: str
-    items: list[dict[str, Any]]
+    kiosk_id: str
+    batch_id: str
+    digest: str  # of the day's facts in the pack ("" when there are none)
+    chunks: list[tuple[int, bytes]]
     facts: int
+    expires_at: int
 
-
-def pack_sk(kiosk_id: str, batch_id: str, digest: str, chunk: int) -> str:
-    return f"{PACK_PREFIX}{kiosk_id}#{batch_id}#{digest}#{chunk:03d}"
+    @property
+    def member(self) -> str:
+        """What the day's change set names once the pack is stored: ``{kiosk}/{batch_id}#{digest}``."""
+        ref = batch_ref(self.kiosk_id, self.batch_id)
+        return f"{ref}#{self.digest}" if self.digest else ref
 
 
 def member_ref(member: str) -> str:
-    """The batch ref of a change-set member (members written before packs are the bare ref)."""
+    """The batch ref of a change-set member."""
     return member.partition("#")[0]
 
 
@@ -221,8 +169,8 @@ def _json(rows: list[list[Any]]) -> bytes:
     return _ENCODER.encode(rows).encode("utf-8")
 
 
-# Level 1: about a third less CPU than level 6 for packs of a few KB, for about a tenth more bytes
-# (issue 5). Any level reads back with zlib.decompress, so packs written at level 6 still read.
+# Level 1: about a third less CPU than level 6 for packs of a few KB, for about a tenth more bytes.
+# Any level reads back with zlib.decompress.
 PACK_ZLIB_LEVEL = 1
 
 
@@ -254,7 +202,7 @@ def _chunks(
 
 
 def _sorted_rows(facts: Iterable[Fact]) -> tuple[list[list[Any]], datetime | None]:
-    """``[_row(f) for f in sorted(facts, key=lambda f: f.sk)]`` and the first latest occurred_at in that
+    """``[_row(f) for f in sorted(facts, key=lambda f: f.identity)]`` and the first latest occurred_at in that
     order (of equal moments in different zones, the one a day added to gives what it always gave)."""
     keys: list[str] = []
     rows: list[list[Any]] = []
@@ -281,12 +229,11 @@ def _sorted_rows(facts: Iterable[Fact]) -> tuple[list[list[Any]], datetime | Non
         moment(occurred)
     if len(rows) < 2:
         return rows, moments[0] if moments else None
-    order = sorted(range(len(rows)), key=keys.__getitem__)  # stable, as sorted(facts, key=sk)
+    order = sorted(range(len(rows)), key=keys.__getitem__)  # stable, as sorted(facts, key=identity)
     return [rows[i] for i in order], max(map(moments.__getitem__, order))
 
 
-def pack_items(
-    establishment: str,
+def pack_day(
     kiosk_id: str,
     batch_id: str,
     day: date,
@@ -294,44 +241,35 @@ def pack_items(
     retention_days: int,
     limit: int = PACK_CHUNK_BYTES,
 ) -> DayPack:
-    """The items storing one batch's facts of one local day, sorted by identity: deterministic bytes.
+    """One batch's facts of one local day, sorted by identity, packed: deterministic bytes.
 
-    The key and the change-set member carry a digest of the day's facts, so a batch_id re-used with
+    The member (and the storage key) carries a digest of the day's facts, so a batch_id re-used with
     other content (a kiosk bug; or a re-upload whose records now fall differently inside retention)
-    is stored beside the first, never mistaken for a redelivery. Each chunk expires ``retention_days``
-    after the latest fact of the day's pack (at most a day after its earliest fact would have)."""
+    is stored beside the first, never mistaken for a redelivery. The pack expires ``retention_days``
+    after its latest fact (at most a day after its earliest fact would have)."""
     rows, latest = _sorted_rows(facts)
-    ref = batch_ref(kiosk_id, batch_id)
     if latest is None:
-        return DayPack(day, ref, [], 0)
+        return DayPack(day, kiosk_id, batch_id, "", [], 0, 0)
     expires = int((latest + timedelta(days=retention_days)).timestamp())
     text = _json(rows)
     digest = hashlib.sha256(text).hexdigest()[:PACK_DIGEST_CHARS]
-    pk = day_partition(establishment, day)
-    items = [
-        {"pk": pk, "sk": pack_sk(kiosk_id, batch_id, digest, n), "f": blob, "n": count, "expires_at": expires}
-        for n, (count, blob) in enumerate(_chunks(rows, limit, text))
-    ]
-    return DayPack(day, f"{ref}#{digest}", items, len(rows))
+    return DayPack(day, kiosk_id, batch_id, digest, _chunks(rows, limit, text), len(rows), expires)
 
 
 def batch_packs(
     verdict: BatchVerdict, tz: ZoneInfo, retention_days: int, limit: int = PACK_CHUNK_BYTES
 ) -> list[DayPack]:
-    """The packs of a batch, one per local day in day order: what ``pack_items`` gives for each day
-    of ``facts_by_day(facts_from_verdict(verdict, tz))``, made without a Fact per record (issue 5).
-    The change set of a day expires with its pack (``expires_at`` of the pack's items:
-    ``retention_days`` after the day's latest fact)."""
+    """The packs of a batch, one per local day in day order: what ``pack_day`` gives for each day
+    of ``facts_by_day(facts_from_verdict(verdict, tz))``, made without a Fact per record."""
     accepted = verdict.accepted
     if not accepted:
         return []
     header = verdict.header
-    establishment, kiosk_id, batch_id = header.establishment, header.kiosk_id, header.batch_id
+    kiosk_id, batch_id = header.kiosk_id, header.batch_id
     day_of_quarter = _DAY_OF_EPOCH_QUARTER.get(tz)
     if day_of_quarter is None or len(day_of_quarter) > _DAY_CACHE_QUARTERS:
         day_of_quarter = _DAY_OF_EPOCH_QUARTER[tz] = {}
     by_day = _columns(accepted, kiosk_id, tz, day_of_quarter) or _per_record(accepted, kiosk_id, tz, day_of_quarter)
-    ref = batch_ref(kiosk_id, batch_id)
     packs = []
     for day in sorted(by_day):
         keys, row_texts, latest = by_day[day]
@@ -339,17 +277,12 @@ def batch_packs(
             row_texts = list(map(row_texts.__getitem__, sorted(range(len(keys)), key=keys.__getitem__)))  # stable
         text = _join_rows(row_texts)
         digest = hashlib.sha256(text).hexdigest()[:PACK_DIGEST_CHARS]
-        expires = latest + retention_days * 86400
-        pk = day_partition(establishment, day)
-        items = [
-            {"pk": pk, "sk": pack_sk(kiosk_id, batch_id, digest, n), "f": blob, "n": count, "expires_at": expires}
-            for n, (count, blob) in enumerate(_chunks(row_texts, limit, text, _join_rows))
-        ]
-        packs.append(DayPack(day, f"{ref}#{digest}", items, len(row_texts)))
+        chunks = _chunks(row_texts, limit, text, _join_rows)
+        packs.append(DayPack(day, kiosk_id, batch_id, digest, chunks, len(row_texts), latest + retention_days * 86400))
     return packs
 
 
-# A local day's facts of one batch: their identities (Fact.sk), their rows' JSON texts, and the
+# A local day's facts of one batch: their identities (Fact.identity), their rows' JSON texts, and the
 # latest fact's whole seconds since the epoch.
 _DayRows = tuple[list[str], list[str], int]
 
@@ -438,38 +371,31 @@ def _columns(
 _DAY_OF_EPOCH_QUARTER: dict[ZoneInfo, dict[int, date]] = {}
 
 
-def facts_from_pack(item: dict[str, Any]) -> list[Fact]:
-    """The facts of one pack chunk (``f`` may be bytes or any bytes-like value, e.g. boto3's Binary)."""
-    est, _, day_text = str(item["pk"]).partition("#")
-    day = date.fromisoformat(day_text)
-    kiosk_id, batch_id, _, _ = str(item["sk"])[len(PACK_PREFIX) :].split("#")
+def facts_of_chunk(establishment: str, day: date, kiosk_id: str, batch_id: str, blob: bytes) -> list[Fact]:
+    """The facts of one pack chunk (``blob``: its zlib-compressed JSON rows)."""
     ref = batch_ref(kiosk_id, batch_id)
-    rows = json.loads(zlib.decompress(bytes(item["f"])))
+    rows = json.loads(zlib.decompress(blob))
     seconds: dict[int, datetime] = {}
     out = []
     for prisoner, event_id, type_, at, detail in rows:
         occurred = seconds.get(at)
         if occurred is None:
             occurred = seconds[at] = _EPOCH + timedelta(seconds=at)
-        out.append(Fact(est, day, event_id, type_, occurred, kiosk_id, prisoner, detail, ref))
+        out.append(Fact(establishment, day, event_id, type_, occurred, kiosk_id, prisoner, detail, ref))
     return out
 
 
-def facts_of_day(items: Iterable[dict[str, Any]]) -> list[Fact]:
-    """The distinct facts of a day partition's items (packs and per-event items alike), each once.
+def distinct_facts(facts: Iterable[Fact]) -> list[Fact]:
+    """The distinct facts of a day's packs, each once, in identity order.
 
-    Copies of one event (same identity, ``Fact.sk``) from different batches: the copy whose batch
-    ref sorts first wins, so the result does not depend on the order batches arrived in. Returned
-    in identity order (the order a Query returned per-event items in)."""
+    Copies of one event (same ``identity``) from different batches: the copy whose batch ref sorts
+    first wins, so the result does not depend on the order batches arrived in."""
     best: dict[str, Fact] = {}
-    for item in items:
-        sk = str(item["sk"])
-        facts = facts_from_pack(item) if sk.startswith(PACK_PREFIX) else [Fact.from_item(item)]
-        for f in facts:
-            key = f.sk
-            held = best.get(key)
-            if held is None or _rank(f) < _rank(held):
-                best[key] = f
+    for f in facts:
+        key = f.identity
+        held = best.get(key)
+        if held is None or _rank(f) < _rank(held):
+            best[key] = f
     return [best[k] for k in sorted(best)]
 
 

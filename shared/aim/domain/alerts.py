@@ -1,15 +1,18 @@
 """Alert lifecycle and the two forms of an alert message (contract section 2).
 
 One open red per prisoner: a new red alert is raised when there is none open, when the
-score escalates, or after the quiet period. The alert id is derived from what raised it,
-so the same run repeated (the schedule firing twice) derives the same id and pages nobody
-twice. The human text (email, SMS) carries an allow-listed set of fields only: no date of
-birth, self-harm history, ACCT status, health detail or free text.
+score escalates, or after the quiet period. The alert id is derived from what raised it with
+a keyed hash (the deployment's secret key), so the same run repeated (the schedule firing
+twice) derives the same id and pages nobody twice, and nobody without the key can recover a
+prison number from an id by trying candidates. The human text (email, SMS) carries an
+allow-listed set of fields only: no date of birth, self-harm history, ACCT status, health
+detail or free text.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,8 +40,12 @@ class AlertDecision:
     alert_id: str
 
 
-def alert_id_for(establishment: str, prisoner_id: str, judged_day: str, kind: str) -> str:
-    digest = hashlib.sha256(f"{establishment}|{prisoner_id}|{judged_day}|{kind}".encode()).hexdigest()[:16]
+def alert_id_for(key: bytes, establishment: str, prisoner_id: str, judged_day: str, kind: str) -> str:
+    """``aim-{est}-`` and 16 hex digits of HMAC-SHA256 under ``key`` of what raised the alert."""
+    if not key:
+        raise ValueError("an alert id needs a non-empty key")
+    message = f"{establishment}|{prisoner_id}|{judged_day}|{kind}".encode()
+    digest = hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
     return f"aim-{establishment.lower()}-{digest}"
 
 
@@ -48,6 +55,7 @@ def decide(
     open_alert: dict[str, Any] | None,
     now: datetime,
     quiet_period: timedelta,
+    key: bytes,
     remind: bool = False,
 ) -> AlertDecision | None:
     """Whether this assessment raises an alert. A red that simply persists pages again only when
@@ -63,7 +71,7 @@ def decide(
         kind = "reminder"
     else:
         return None
-    return AlertDecision(kind, alert_id_for(establishment, assessment.prisoner_id, assessment.judged_day, kind))
+    return AlertDecision(kind, alert_id_for(key, establishment, assessment.prisoner_id, assessment.judged_day, kind))
 
 
 def should_close(assessment: Assessment, open_alert: dict[str, Any] | None, now: datetime, quiet: timedelta) -> bool:

@@ -1,40 +1,80 @@
-"""The small interfaces the application services need from storage and messaging.
+"""The interfaces the application services need from storage and messaging, in the domain's words.
 
-Adapters in ``aim.adapters`` implement them with boto3; tests may use moto behind them.
+``aim.adapters`` implements them on DynamoDB, S3 and SNS; the local packages implement the same
+ports in memory for the lab. Key layouts, item shapes and conditions belong to the implementations.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Protocol
 
-Key = tuple[str, str]
+from aim.domain.activity import DayPack, Fact
+from aim.domain.prisoner import PrisonerState
 
 
-class ItemStore(Protocol):
-    """One DynamoDB table with string keys ``pk`` and ``sk``."""
+class ActivityRepository(Protocol):
+    """Facts, packed per batch and local day, and each day's change set (the packs stored for it)."""
 
-    def existing(self, keys: Sequence[Key], attributes: Sequence[str] = ("b",)) -> dict[Key, dict[str, Any]]:
-        """The items that exist among ``keys`` (strongly consistent), with only ``attributes`` besides the key."""
+    def put_packs_if_absent(self, establishment: str, packs: Sequence[DayPack]) -> list[DayPack]:
+        """Store the packs whose day's change set does not name them yet, then add them to their change
+        sets; return those stored. Idempotent: storing a pack again writes the identical pack, and a
+        change set names a pack only after it is stored."""
         ...
 
-    def put_many(self, items: Iterable[dict[str, Any]]) -> int: ...
-
-    def query(self, pk: str, sk_prefix: str | None = None, sk_from: str | None = None) -> list[dict[str, Any]]: ...
-
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None: ...
-
-    def get_many(self, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]: ...
-
-    def add_to_set(self, pk: str, sk: str, attribute: str, values: set[str], expires_at: int) -> None:
-        """Idempotent, commutative: adding members already present changes nothing."""
+    def changed_days(self, establishment: str, days: Sequence[date], seen: Mapping[date, int]) -> dict[date, int]:
+        """Among ``days``, those whose change set names a number of packs other than ``seen`` gives,
+        with that number."""
         ...
 
-    def put_if_absent(self, item: dict[str, Any]) -> bool: ...
+    def facts_of_day(self, establishment: str, day: date) -> list[Fact]:
+        """The distinct facts stored for an establishment's local day (``activity.distinct_facts``)."""
+        ...
 
-    def put_if(self, item: dict[str, Any], condition: str, values: dict[str, Any]) -> bool: ...
 
-    def delete(self, pk: str, sk: str) -> None: ...
+@dataclass
+class RunControl:
+    """What a scoring run reads first: its record of the last run (``meta``: days loaded, kiosk hours,
+    days judged) and the alerts recorded but not yet sent (their ``aim.alert/1`` messages)."""
+
+    meta: dict[str, Any] = field(default_factory=dict)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+
+class StateRepository(Protocol):
+    """Per-prisoner state, the scoring lease, the run's control record, alert records and the outbox."""
+
+    def load_control(self, establishment: str) -> RunControl: ...
+
+    def save_meta(self, establishment: str, meta: dict[str, Any]) -> None: ...
+
+    def take_lease(self, establishment: str, holder: str, now: int, seconds: int) -> bool:
+        """Hold the establishment's scoring lease until ``now + seconds`` (epoch seconds) unless
+        another holder's lease has not yet expired."""
+        ...
+
+    def release_lease(self, establishment: str) -> None: ...
+
+    def load_states(self, establishment: str, horizon: int) -> dict[str, PrisonerState]:
+        """Every prisoner's state, with ``horizon`` days of counts."""
+        ...
+
+    def save_states(self, establishment: str, states: Iterable[PrisonerState]) -> int:
+        """Store the states that differ from what is stored; return how many were written."""
+        ...
+
+    def record_alert(self, establishment: str, message: dict[str, Any], expires_at: int) -> bool:
+        """Record an alert (kept until ``expires_at``) and put it in the outbox, unless an alert with
+        its id is recorded already: then nothing changes and the answer is False."""
+        ...
+
+    def pending_alerts(self, establishment: str) -> list[dict[str, Any]]:
+        """The outbox: alerts recorded and not yet marked sent."""
+        ...
+
+    def mark_sent(self, establishment: str, alert_id: str) -> None: ...
 
 
 class ObjectStore(Protocol):

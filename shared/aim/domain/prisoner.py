@@ -8,11 +8,8 @@ same state.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -149,69 +146,3 @@ class PrisonerState:
     def kiosk(self) -> str | None:
         """The kiosk they used most recently (ties broken by name, so the answer is order-free)."""
         return max(self.kiosks, key=lambda k: (self.kiosks[k], k)) if self.kiosks else None
-
-    # --- storage --------------------------------------------------------------------------
-    def to_item(self) -> dict[str, Any]:
-        small = {
-            "profile": self.profile,
-            "movement": self.movement,
-            "reception_day": self.reception_day,
-            "first_seen": self.first_seen,
-            "significant_dates": self.significant_dates,
-            "kiosks": dict(sorted(self.kiosks.items(), key=lambda kv: (kv[1], kv[0]))[-4:]),
-            "score": round(self.score, 3),
-            "reasons": self.reasons,
-            "static_factors": self.static_factors,
-            "judged_day": self.judged_day,
-            "light_since": self.light_since,
-            "open_alert": self.open_alert,
-            "thresholds": self.thresholds,
-        }
-        item: dict[str, Any] = {
-            "pk": self.establishment,
-            "sk": f"P#{self.prisoner_id}",
-            "light": self.light,
-            "origin": self.origin.isoformat(),
-            # zlib: mostly zeros and small counts; a state then fits one write unit (1 KB), not three.
-            "days": zlib.compress(self.days.astype("<i2").tobytes(), 6),
-            "s": json.dumps(small, separators=(",", ":"), sort_keys=True),
-        }
-        if not self.in_custody and self.movement is not None and self.retention_days:
-            # Someone released or transferred out: their derived state expires with their facts.
-            left = date.fromisoformat(str(self.movement[2]))
-            item["expires_at"] = int(
-                datetime.combine(left + timedelta(days=self.retention_days), time(0), tzinfo=UTC).timestamp()
-            )
-        return item
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any], horizon: int) -> PrisonerState:
-        small = json.loads(str(item["s"]))
-        raw = bytes(item["days"].value if hasattr(item["days"], "value") else item["days"])
-        with contextlib.suppress(zlib.error):  # an item written before the days were compressed is raw
-            raw = zlib.decompress(raw)
-        days = np.frombuffer(raw, dtype="<i2").reshape(-1, NF).astype(np.int16)
-        state = cls(
-            establishment=str(item["pk"]),
-            prisoner_id=str(item["sk"])[2:],
-            origin=date.fromisoformat(str(item["origin"])),
-            days=days.copy(),
-            light=str(item.get("light", "insufficient")),
-            **{k: small.get(k) for k in ("movement", "reception_day", "first_seen", "judged_day", "light_since")},
-            profile=small.get("profile") or {},
-            significant_dates=small.get("significant_dates") or {},
-            kiosks=small.get("kiosks") or {},
-            score=float(small.get("score") or 0.0),
-            reasons=small.get("reasons") or [],
-            static_factors=small.get("static_factors") or [],
-            open_alert=small.get("open_alert"),
-            thresholds=small.get("thresholds") or [],
-        )
-        old_horizon = state.days.shape[0]
-        if old_horizon != horizon:  # the configured baseline length changed: keep the latest days
-            resized = np.zeros((horizon, NF), dtype=np.int16)
-            keep = min(horizon, old_horizon)
-            resized[horizon - keep :] = state.days[old_horizon - keep :]
-            state.days = resized
-            state.origin = state.origin + timedelta(days=old_horizon - horizon)
-        return state

@@ -15,9 +15,9 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from aim.config import AimConfig
-from aim.domain.activity import batch_packs, changes_key
+from aim.domain.activity import batch_packs
 from aim.domain.batch import BatchVerdict, QuarantineError, read_batch
-from aim.domain.ports import ItemStore, ObjectStore
+from aim.domain.ports import ActivityRepository, ObjectStore
 
 REPORT_SCHEMA = "aim.batch-report/1"
 INCOMING = "incoming/"
@@ -76,7 +76,7 @@ def key_problem(key: str) -> str | None:
 def ingest_object(
     key: str,
     objects: ObjectStore,
-    activity: ItemStore,
+    activity: ActivityRepository,
     config: AimConfig,
     received_at: datetime,
 ) -> IngestOutcome:
@@ -113,36 +113,26 @@ def ingest_object(
 
 
 def apply_verdict(
-    key: str, verdict: BatchVerdict, activity: ItemStore, config: AimConfig, tz: ZoneInfo
+    key: str, verdict: BatchVerdict, activity: ActivityRepository, config: AimConfig, tz: ZoneInfo
 ) -> IngestOutcome:
-    """Store a validated batch's facts as one pack per local day, then add the pack to the day's
-    change set (the scorer re-reads a day when its change set grows).
-
-    Round trips: one read of the batch's day change sets (BatchGetItem), one BatchWriteItem per 25
-    packs, one UpdateItem per day stored: three for a batch on one day, one for a redelivery.
+    """Store a validated batch's facts as one pack per local day, each named in the day's change set
+    once stored (the scorer re-reads a day when its change set grows).
 
     A day whose change set already names this pack (``{kiosk}/{batch_id}#{digest of the day's
-    facts}``) was stored completely by an earlier attempt (the change set is updated only after every
-    pack is written), so it is skipped: a redelivered or re-uploaded batch writes nothing, and a retry
-    after a crash part-way writes exactly what is missing (identical packs; re-adding a member changes
-    nothing). A batch_id re-used with other content is a new pack, stored beside the first.
+    facts}``) was stored completely by an earlier attempt, so it is skipped: a redelivered or
+    re-uploaded batch writes nothing, and a retry after a crash part-way writes exactly what is
+    missing. A batch_id re-used with other content is a new pack, stored beside the first.
 
     Report counts: ``records_duplicate`` is the records within the batch that repeat an earlier
     record of it plus the records of days whose identical pack was already stored (a redelivery or
     re-upload); ``records_applied`` is the rest. An event repeated from *another* batch is not looked
     up at ingest: it is stored in this batch's pack, counted as applied, and counts once when the
-    scorer reads the day (``facts_of_day``: the copy from the batch whose ref sorts first wins)."""
+    scorer reads the day (``activity.distinct_facts``: the copy from the batch whose ref sorts first
+    wins)."""
     header = verdict.header
     packs = batch_packs(verdict, tz, config.retention.activity_days)
-    keys = [changes_key(header.establishment, p.day) for p in packs]
-    recorded = activity.existing(keys, attributes=("batches",)) if packs else {}
-    todo = [p for p, k in zip(packs, keys, strict=True) if p.member not in recorded.get(k, {}).get("batches", ())]
-    activity.put_many(item for p in todo for item in p.items)
-    for p in todo:  # after every pack is stored: a crash before this leaves the day to a retry
-        pk, sk = changes_key(header.establishment, p.day)
-        # expires with the day's pack: retention after the latest fact of the day
-        activity.add_to_set(pk, sk, "batches", {p.member}, p.items[0]["expires_at"])
-    applied = sum(p.facts for p in todo)
+    stored = activity.put_packs_if_absent(header.establishment, packs)
+    applied = sum(p.facts for p in stored)
     return IngestOutcome(
         key=key,
         status="applied",

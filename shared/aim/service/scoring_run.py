@@ -8,16 +8,16 @@
    weighed against what the rest of their kiosk group did that day (scoring.group_ratio), and
    set traffic lights. With ``judge_open_days`` the days still open are judged too, in
    proportion to what the group has sent so far: a day is never judged on data still to come.
-4. Record each new red alert before sending it, send it, mark it sent; resend any
+4. Record each new red alert before sending it (the outbox), send it, mark it sent; resend any
    alert recorded earlier and not sent.
-5. Write back the states that changed, and the run's META item.
+5. Write back the states that changed, and the run's control record.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from aim.config import AimConfig
 from aim.domain import alerts as alerting
-from aim.domain.activity import Fact, changes_key, day_partition, facts_of_day
+from aim.domain.activity import Fact
 from aim.domain.assessment import (
     MIN_EXPECTED_PER_DAY,
     Assessment,
@@ -39,7 +39,7 @@ from aim.domain.assessment import (
     static_factors,
 )
 from aim.domain.features import CHANNELS, DROP, MEMBERSHIP, F, day_vectors, kiosk_hours
-from aim.domain.ports import AlertPublisher, ItemStore
+from aim.domain.ports import ActivityRepository, AlertPublisher, StateRepository
 from aim.domain.prisoner import PrisonerState
 from aim.domain.scoring import EVAL_SPAN, ScoreInputs, ScoreResult, channel_weights, score
 
@@ -68,20 +68,6 @@ class RunSummary:
     alerts_resent: list[str] = field(default_factory=list)
 
 
-def alert_partition(establishment: str) -> str:
-    """Every alert raised (kept for audit, with a TTL)."""
-    return f"{establishment}#ALERT"
-
-
-def control_partition(establishment: str) -> str:
-    """The run's own small partition, read by one Query every run: its META item (which days are
-    loaded, kiosk hours) and the alerts recorded but not yet sent (one item per alert)."""
-    return f"{establishment}#RUN"
-
-
-META_SK = "~META"  # sorts after every alert id
-
-
 def horizon(config: AimConfig) -> int:
     return config.baseline_days + EVAL_SPAN + LOOKBACK_DAYS
 
@@ -98,15 +84,68 @@ def latest_closed_day(now: datetime, tz: ZoneInfo, late_hours: int) -> date:
     return day
 
 
+@dataclass(frozen=True)
+class ScoringWindow:
+    """The days a scoring pass covers: ``days[t]`` for row t, which are still open, which loaded."""
+
+    days: list[date]
+    open_from: int
+    loaded: npt.NDArray[np.bool_]
+
+
+def mask_confounders(
+    counts: npt.NDArray[np.float64], valid: npt.NDArray[np.bool_], wings: list[str], window: ScoringWindow
+) -> None:
+    """Mark as not evidence (in ``valid``, [P, T, C]) what is not about one person: establishment
+    cancellations, and wing- or establishment-wide drops (many routines changing at once)."""
+    valid[:, :, PURPOSEFUL] &= (counts[:, :, F["activity_missed_cancelled"]] == 0)[:, :, None]
+    valid[:, :, VISITS] &= (counts[:, :, F["visit_cancelled_establishment"]] == 0)[:, :, None]
+    chan = counts @ MEMBERSHIP.T  # [P, T, C]
+    wing_of = np.array(wings)
+    groups = [np.ones(len(wings), dtype=bool)] + [wing_of == w for w in sorted(set(wings))]
+    for members in groups:
+        if members.sum() >= 5:
+            _mask_group_drops(chan[members].sum(axis=0), valid, members, window)
+
+
+def _mask_group_drops(
+    total: npt.NDArray[np.float64], valid: npt.NDArray[np.bool_], members: npt.NDArray[np.bool_], window: ScoringWindow
+) -> None:
+    """``total`` [T, C]: the group's activity. A closed day far below the group's usual for that
+    weekday masks the channels that dropped, or every channel when the whole routine dropped (open
+    days are weighed by the group ratio instead)."""
+    days, loaded = window.days, window.loaded
+    for t in range(min(len(days), window.open_from)):
+        ref_days = [u for u in range(max(0, t - 28), t) if loaded[u] and days[u].weekday() == days[t].weekday()]
+        if len(ref_days) < 2 or not loaded[t]:
+            continue
+        usual = np.median(total[ref_days], axis=0)
+        low = DROP & (usual >= 3) & (total[t] < CONFOUNDER_RATIO * usual)
+        if low.any():
+            valid[np.ix_(members, np.array([t]), np.flatnonzero(low))] = False
+        overall_usual = usual[DROP].sum()
+        if overall_usual >= 5 and total[t][DROP].sum() < CONFOUNDER_RATIO * overall_usual:
+            valid[members, t, :] = False
+
+
+ScoredCallback = Callable[[list[PrisonerState], ScoreInputs, ScoreResult], None]
+
+
 class ScoringRun:
+    """One run. ``alert_key``: the deployment's secret key for alert ids (``alerts.alert_id_for``).
+    ``on_scored``: called after each scoring pass with who was scored, the model's inputs and its
+    result, before the lights are set (for offline studies)."""
+
     def __init__(
         self,
         establishment: str,
         now: datetime,
-        activity: ItemStore,
-        state: ItemStore,
+        activity: ActivityRepository,
+        state: StateRepository,
         publisher: AlertPublisher,
         config: AimConfig,
+        alert_key: bytes,
+        on_scored: ScoredCallback | None = None,
     ) -> None:
         self.est = establishment
         self.now = now.astimezone(UTC)
@@ -114,18 +153,11 @@ class ScoringRun:
         self.state = state
         self.publisher = publisher
         self.config = config
+        self.alert_key = alert_key
+        self.on_scored = on_scored
         self.tz = ZoneInfo(config.timezone)
         self.h = horizon(config)
         self.summary = RunSummary(establishment)
-
-    # --- lease ----------------------------------------------------------------------------
-    def _acquire(self, holder: str) -> bool:
-        expires = int(self.now.timestamp()) + LEASE_SECONDS
-        return self.state.put_if(
-            {"pk": self.est, "sk": "LEASE", "holder": holder, "lease_expires": expires},
-            "attribute_not_exists(pk) OR lease_expires < :now",
-            {":now": int(self.now.timestamp())},
-        )
 
     def run(self) -> RunSummary:
         judged = latest_closed_day(self.now, self.tz, self.config.late_data_hours)
@@ -134,79 +166,60 @@ class ScoringRun:
         self.summary.judged_day = judged.isoformat()
         self.summary.scored_to = last_day.isoformat()
         # Cheap checks first (no lease, no writes): most hourly runs find nothing to do.
-        control = self.state.query(control_partition(self.est))
-        pending = [i for i in control if i["sk"] != META_SK]
-        meta_item = next((i for i in control if i["sk"] == META_SK), None)
+        control = self.state.load_control(self.est)
+        meta = control.meta
+        seen = {date.fromisoformat(d): n for d, n in meta.get("loaded", {}).items()}
         lookback = [last_day - timedelta(days=n) for n in range(LOOKBACK_DAYS + (last_day - judged).days)]
-        keys = [changes_key(self.est, d) for d in lookback]
-        change_sets = self.activity.get_many(keys)
-        meta: dict[str, Any] = json.loads(str(meta_item["m"])) if meta_item else {}
-        loaded: dict[str, int] = meta.get("loaded", {})
-        counts = {sk: len(item.get("batches", ())) for (_, sk), item in change_sets.items()}
-        changed = sorted(d for d, n in counts.items() if loaded.get(d) != n)
+        changed = self.activity.changed_days(self.est, lookback, seen)
         if (
-            not pending
+            not control.pending
             and not changed
             and meta.get("judged_day") == judged.isoformat()
             and meta.get("last_day") == last_day.isoformat()
         ):
             self.summary.status = "unchanged"
             return self.summary
-        holder = str(uuid.uuid4())
-        if not self._acquire(holder):
+        if not self.state.take_lease(self.est, str(uuid.uuid4()), int(self.now.timestamp()), LEASE_SECONDS):
             self.summary.status = "skipped: another run holds the lease"
             return self.summary
         try:
-            self._resend_pending(pending)
-            self._run(judged, last_day, meta, loaded, counts, changed)
+            self._resend_pending(control.pending)
+            self._run(judged, last_day, meta, changed)
         finally:
-            self.state.delete(self.est, "LEASE")
+            self.state.release_lease(self.est)
         return self.summary
 
     # --- the run --------------------------------------------------------------------------
-    def _run(
-        self,
-        judged: date,
-        last_day: date,
-        meta: dict[str, Any],
-        loaded: dict[str, int],
-        counts: dict[str, int],
-        changed: list[str],
-    ) -> None:
+    def _run(self, judged: date, last_day: date, meta: dict[str, Any], changed: dict[date, int]) -> None:
         hours: dict[str, dict[str, list[int]]] = meta.get("kiosk_hours", {})
-        states = {
-            s.prisoner_id: s
-            for s in (PrisonerState.from_item(i, self.h) for i in self.state.query(self.est, sk_prefix="P#"))
-        }
-        before = {pid: s.to_item() for pid, s in states.items()}
+        loaded: dict[str, int] = dict(meta.get("loaded", {}))
+        states = self.state.load_states(self.est, self.h)
         origin = last_day - timedelta(days=self.h - 1)
         for s in states.values():
             s.shift_to(origin)
             s.retention_days = self.config.retention.activity_days
 
-        for iso in changed:
-            day = date.fromisoformat(iso)
-            facts = facts_of_day(self.activity.query(day_partition(self.est, day)))  # packs and per-event items
+        for day, count in changed.items():
+            facts = self.activity.facts_of_day(self.est, day)
             self._apply_day(day, facts, states, origin, hours)
-            loaded[iso] = counts[iso]
-            self.summary.days_read.append(iso)
+            loaded[day.isoformat()] = count
+            self.summary.days_read.append(day.isoformat())
 
         self._score(judged, last_day, states, loaded, hours)
+        self.state.save_states(self.est, states.values())
+        self.state.save_meta(self.est, self._meta(judged, last_day, loaded, hours))
 
-        after = {pid: s.to_item() for pid, s in states.items()}  # serialise each state once
-        changed_items = [item for pid, item in after.items() if item != before.get(pid)]
-        self.state.put_many(changed_items)
+    def _meta(
+        self, judged: date, last_day: date, loaded: dict[str, int], hours: dict[str, dict[str, list[int]]]
+    ) -> dict[str, Any]:
         keep_from = (last_day - timedelta(days=self.h)).isoformat()
-        meta = {
+        hours_from = (judged - timedelta(days=KIOSK_HISTORY_DAYS)).isoformat()
+        return {
             "loaded": {d: n for d, n in loaded.items() if d >= keep_from},
-            "kiosk_hours": {
-                k: {d: h for d, h in days.items() if d >= (judged - timedelta(days=KIOSK_HISTORY_DAYS)).isoformat()}
-                for k, days in hours.items()
-            },
+            "kiosk_hours": {k: {d: h for d, h in days.items() if d >= hours_from} for k, days in hours.items()},
             "judged_day": judged.isoformat(),
             "last_day": last_day.isoformat(),
         }
-        self.state.put_many([{"pk": control_partition(self.est), "sk": META_SK, "m": json.dumps(meta, sort_keys=True)}])
 
     def _apply_day(
         self,
@@ -259,27 +272,38 @@ class ScoringRun:
         loaded: dict[str, int],
         hours: dict[str, dict[str, list[int]]],
     ) -> None:
-        cfg = self.config
-        origin = last_day - timedelta(days=self.h - 1)
-        days = [origin + timedelta(days=t) for t in range(self.h)]
-        open_from = (judged - origin).days + 1  # days from here on are still open
-        active = [s for s in states.values() if s.in_custody]
         for s in states.values():
             if not s.in_custody:
-                s.light, s.reasons, s.open_alert = (
-                    "released" if s.movement and s.movement[0] == "release" else "transferred",
-                    [],
-                    None,
-                )
+                s.light = "released" if s.movement and s.movement[0] == "release" else "transferred"
+                s.reasons, s.open_alert = [], None
+        active = [s for s in states.values() if s.in_custody]
+        self.summary.prisoners = len(active)
         if not active:
-            self.summary.prisoners = 0
             return
-        n_p, n_t, n_c = len(active), self.h, len(CHANNELS)
+        origin = last_day - timedelta(days=self.h - 1)
+        window = ScoringWindow(
+            days=[origin + timedelta(days=t) for t in range(self.h)],
+            open_from=(judged - origin).days + 1,  # days from here on are still open
+            loaded=np.array([(origin + timedelta(days=t)).isoformat() in loaded for t in range(self.h)]),
+        )
         counts = np.stack([s.days for s in active]).astype(np.float64)  # [P, T, NF]
-        day_loaded = np.array([d.isoformat() in loaded for d in days])
-        valid_day = np.broadcast_to(day_loaded, (n_p, n_t)).copy()
+        valid_day = self._valid_days(active, window, hours)
+        valid = np.repeat(valid_day[:, :, None], len(CHANNELS), axis=2)
+        mask_confounders(counts, valid, [s.wing for s in active], window)
+        inputs = self._inputs(active, window, counts, valid)
+        result = score(inputs)
+        if self.on_scored is not None:
+            self.on_scored(active, inputs, result)
+        self._set_lights(active, result, valid_day, last_day)
 
-        kiosk_ok = self._kiosk_reliable(hours, days, open_from)
+    def _valid_days(
+        self, active: list[PrisonerState], window: ScoringWindow, hours: dict[str, dict[str, list[int]]]
+    ) -> npt.NDArray[np.bool_]:
+        """[P, T] days that are evidence about each prisoner: loaded, in custody (from the first full
+        day after a reception), and their kiosk was up."""
+        origin = window.days[0]
+        valid_day = np.broadcast_to(window.loaded, (len(active), len(window.days))).copy()
+        kiosk_ok = self._kiosk_reliable(hours, window.days, window.open_from)
         for p, s in enumerate(active):
             start = s.custody_start()
             if start is not None:
@@ -288,120 +312,104 @@ class ScoringRun:
             kiosk = s.kiosk()
             if kiosk in kiosk_ok:
                 valid_day[p] &= kiosk_ok[kiosk]
-        valid = np.repeat(valid_day[:, :, None], n_c, axis=2)
-        arrival = np.array([s.reception_day is not None for s in active])
-        early = np.zeros((n_p, n_t), dtype=bool)
+        return valid_day
+
+    def _inputs(
+        self,
+        active: list[PrisonerState],
+        window: ScoringWindow,
+        counts: npt.NDArray[np.float64],
+        valid: npt.NDArray[np.bool_],
+    ) -> ScoreInputs:
+        cfg = self.config
+        origin, n_t = window.days[0], len(window.days)
+        early = np.zeros((len(active), n_t), dtype=bool)  # the first two weeks after a reception
         for p, s in enumerate(active):
             if s.reception_day is not None:
                 lo = max(0, (date.fromisoformat(s.reception_day) - origin).days + 1)
                 early[p, lo : max(lo, lo + 14)] = True
-
-        # Establishment cancellations are not the person's doing.
-        valid[:, :, PURPOSEFUL] &= (counts[:, :, F["activity_missed_cancelled"]] == 0)[:, :, None]
-        valid[:, :, VISITS] &= (counts[:, :, F["visit_cancelled_establishment"]] == 0)[:, :, None]
-
-        # Wing- and establishment-wide drops: many routines change at once.
-        chan = counts @ MEMBERSHIP.T  # [P, T, C]
-        wings = np.array([s.wing for s in active])
-        groups = [np.ones(n_p, dtype=bool)] + [wings == w for w in sorted(set(wings))]
-        for members in groups:
-            if members.sum() < 5:
-                continue
-            total = chan[members].sum(axis=0)  # [T, C]
-            for t in range(min(n_t, open_from)):  # open days: the group ratio weighs them
-                ref_days = [
-                    u for u in range(max(0, t - 28), t) if day_loaded[u] and days[u].weekday() == days[t].weekday()
-                ]
-                if len(ref_days) < 2 or not day_loaded[t]:
-                    continue
-                usual = np.median(total[ref_days], axis=0)
-                low = DROP & (usual >= 3) & (total[t] < CONFOUNDER_RATIO * usual)
-                if low.any():
-                    valid[np.ix_(members, np.array([t]), np.flatnonzero(low))] = False
-                overall_usual = usual[DROP].sum()
-                if overall_usual >= 5 and total[t][DROP].sum() < CONFOUNDER_RATIO * overall_usual:
-                    valid[members, t, :] = False
-
-        inputs = ScoreInputs(
+        return ScoreInputs(
             counts=counts,
             valid=valid,
-            weekday=np.array([d.weekday() for d in days], dtype=np.int64),
+            weekday=np.array([d.weekday() for d in window.days], dtype=np.int64),
             judge=n_t - 1,
             channel_weights=channel_weights(cfg.factor_weights),
-            arrival=arrival,
+            arrival=np.array([s.reception_day is not None for s in active]),
             early=early,
             min_own_days=cfg.min_active_days,
             group=self._groups(active),
-            open_from=open_from,
+            open_from=window.open_from,
             silence_days=cfg.silence.days,
             silence_share=cfg.silence.regular_share,
         )
-        result = score(inputs)
-        self._scored(active, inputs, result)
-        thresholds = cfg.thresholds_for(self.est)
-        quiet = timedelta(hours=cfg.quiet_period_hours)
+
+    def _set_lights(
+        self, active: list[PrisonerState], result: ScoreResult, valid_day: npt.NDArray[np.bool_], last_day: date
+    ) -> None:
+        thresholds = self.config.thresholds_for(self.est)
+        quiet = timedelta(hours=self.config.quiet_period_hours)
         lights: dict[str, int] = defaultdict(int)
         for p, s in enumerate(active):
-            factors, multiplier = static_factors(s, last_day, cfg)
-            value = float(result.score[p])
+            factors, multiplier = static_factors(s, last_day, self.config)
             amber_at, red_at = thresholds.amber * multiplier, thresholds.red * multiplier
-            judged_valid = bool(valid_day[p, -EVAL_SPAN:].any())
-            if not judged_valid or not result.judgeable[p]:
-                light = "insufficient"
-            elif value >= red_at:
-                light = "red"
-            elif value >= amber_at:
-                light = "amber"
-            elif result.expected_per_day[p] < MIN_EXPECTED_PER_DAY:
-                light = "insufficient"
-            else:
-                light = "green"
-            stopped = np.flatnonzero(result.silent[p]).tolist()
-            rising = np.flatnonzero(result.rising[p]).tolist()
-            silent = silence_fires(len(stopped), len(rising), cfg.silence.factors, cfg.silence.factors_with_rise)
-            if light != "insufficient" and silent:
-                # Several regular habits stopped at once (fewer with distress rising): red whatever the
-                # score; the score is shown at least at the red line so the board, escalation and the
-                # threshold sweep agree.
-                light, value = "red", max(value, red_at)
-            why = (
-                reasons(
-                    result.observed[p].tolist(),
-                    result.expected[p].tolist(),
-                    result.deviance[p].tolist(),
-                    int(result.window[p]),
-                    last_day,
-                )
-                if light in ("red", "amber")
-                else []
-            )
-            if light == "red" and silent:
-                stop_why = silence_reasons(stopped, result.regular_share[p].tolist(), cfg.silence.days, last_day)
-                if len(stopped) < cfg.silence.factors:  # the rise is part of why: name it
-                    stop_why += rise_reasons(
-                        rising, result.recent[p].tolist(), result.recent_usual[p].tolist(), cfg.silence.days, last_day
-                    )
-                named = {r["signal"] for r in stop_why}
-                why = (stop_why + [r for r in why if r["signal"] not in named])[: max(4, len(stop_why))]
+            judgeable = bool(valid_day[p, -EVAL_SPAN:].any()) and bool(result.judgeable[p])
+            light, value, silent = self._light(result, p, judgeable, amber_at, red_at)
+            why = self._reasons(result, p, light, silent, last_day) if light in ("red", "amber") else []
             assessment = Assessment(s.prisoner_id, light, value, amber_at, red_at, factors, why, last_day.isoformat())
             if light != s.light:
                 s.light_since = self.now.isoformat()
-            s.light, s.score, s.reasons, s.static_factors, s.judged_day = (
-                light,
-                value,
-                why,
-                factors,
-                last_day.isoformat(),
-            )
+            s.light, s.score, s.reasons, s.static_factors = light, value, why, factors
+            s.judged_day = last_day.isoformat()
             s.thresholds = [round(amber_at, 3), round(red_at, 3)]
             lights[light] += 1
             self._alert(s, assessment, quiet)
-        self.summary.prisoners = n_p
         self.summary.lights = dict(lights)
 
-    def _scored(self, active: list[PrisonerState], inputs: ScoreInputs, result: ScoreResult) -> None:
-        """Called after each scoring pass with who was scored, the model's inputs and its result, before
-        the lights are set. Does nothing here: a hook for offline studies (``aim_lab.ceiling``)."""
+    def _light(
+        self, result: ScoreResult, p: int, judgeable: bool, amber_at: float, red_at: float
+    ) -> tuple[str, float, bool]:
+        """(light, value shown, whether regular habits stopped together) of prisoner ``p``."""
+        value = float(result.score[p])
+        if not judgeable:
+            light = "insufficient"
+        elif value >= red_at:
+            light = "red"
+        elif value >= amber_at:
+            light = "amber"
+        elif result.expected_per_day[p] < MIN_EXPECTED_PER_DAY:
+            light = "insufficient"
+        else:
+            light = "green"
+        silence = self.config.silence
+        stopped, rising = int(np.count_nonzero(result.silent[p])), int(np.count_nonzero(result.rising[p]))
+        silent = silence_fires(stopped, rising, silence.factors, silence.factors_with_rise)
+        if light != "insufficient" and silent:
+            # Several regular habits stopped at once (fewer with distress rising): red whatever the
+            # score; the score is shown at least at the red line so the board, escalation and the
+            # threshold sweep agree.
+            light, value = "red", max(value, red_at)
+        return light, value, silent
+
+    def _reasons(self, result: ScoreResult, p: int, light: str, silent: bool, last_day: date) -> list[dict[str, Any]]:
+        why = reasons(
+            result.observed[p].tolist(),
+            result.expected[p].tolist(),
+            result.deviance[p].tolist(),
+            int(result.window[p]),
+            last_day,
+        )
+        if light != "red" or not silent:
+            return why
+        silence = self.config.silence
+        stopped = np.flatnonzero(result.silent[p]).tolist()
+        stop_why = silence_reasons(stopped, result.regular_share[p].tolist(), silence.days, last_day)
+        if len(stopped) < silence.factors:  # the rise is part of why: name it
+            rising = np.flatnonzero(result.rising[p]).tolist()
+            stop_why += rise_reasons(
+                rising, result.recent[p].tolist(), result.recent_usual[p].tolist(), silence.days, last_day
+            )
+        named = {r["signal"] for r in stop_why}
+        return (stop_why + [r for r in why if r["signal"] not in named])[: max(4, len(stop_why))]
 
     @staticmethod
     def _groups(active: list[PrisonerState]) -> npt.NDArray[np.int64]:
@@ -420,21 +428,17 @@ class ScoringRun:
         if alerting.should_close(assessment, s.open_alert, self.now, quiet):
             s.open_alert = None
         decision = alerting.decide(
-            self.est, assessment, s.open_alert, self.now, quiet, remind=self.config.remind_while_red
+            self.est, assessment, s.open_alert, self.now, quiet, self.alert_key, remind=self.config.remind_while_red
         )
         if decision is None:
             return
         message = alerting.alert_message(decision, self.est, assessment, self.now, s.location)
-        body = alerting.to_json(message)
         expires = int((self.now + ALERT_RECORD_RETENTION).timestamp())
         # Recorded before sent. The alert record is kept (its id is derived from what raised it), so
         # the same decision made again - a repeated or retried run - finds it and pages nobody twice.
-        if self.state.put_if_absent(
-            {"pk": alert_partition(self.est), "sk": decision.alert_id, "message": body, "expires_at": expires}
-        ):
-            self.state.put_many([{"pk": control_partition(self.est), "sk": decision.alert_id, "message": body}])
+        if self.state.record_alert(self.est, message, expires):
             self._send(message)
-            self.state.delete(control_partition(self.est), decision.alert_id)
+            self.state.mark_sent(self.est, decision.alert_id)
             self.summary.alerts_sent.append(decision.alert_id)
         s.open_alert = {
             "alert_id": decision.alert_id,
@@ -451,22 +455,31 @@ class ScoringRun:
         )
 
     def _resend_pending(self, pending: list[dict[str, Any]]) -> None:
-        for item in pending:
-            message = json.loads(str(item["message"]))
+        for message in pending:
             self._send(message)
-            self.state.delete(control_partition(self.est), str(item["sk"]))
+            self.state.mark_sent(self.est, str(message["alert_id"]))
             self.summary.alerts_resent.append(str(message["alert_id"]))
 
 
 def run_scoring(
     establishment: str,
     now: datetime,
-    activity: ItemStore,
-    state: ItemStore,
+    activity: ActivityRepository,
+    state: StateRepository,
     publisher: AlertPublisher,
     config: AimConfig,
+    alert_key: bytes,
+    on_scored: ScoredCallback | None = None,
 ) -> RunSummary:
-    return ScoringRun(establishment, now, activity, state, publisher, config).run()
+    return ScoringRun(establishment, now, activity, state, publisher, config, alert_key, on_scored).run()
 
 
-__all__ = ["RunSummary", "ScoringRun", "horizon", "latest_closed_day", "run_scoring"]
+__all__ = [
+    "RunSummary",
+    "ScoredCallback",
+    "ScoringRun",
+    "horizon",
+    "latest_closed_day",
+    "mask_confounders",
+    "run_scoring",
+]
