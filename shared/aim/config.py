@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -145,6 +146,17 @@ class AimConfig(_Strict):
 
     def to_json(self) -> str:
         return self.model_dump_json()
+
+    def runtime_json(self) -> str:
+        """The configuration the functions need, without the staff addresses (``alert_emails`` is
+        read at deploy to subscribe them to the alert topic; no function needs it)."""
+        return self.model_dump_json(exclude={"alert_emails"})
+
+    def with_establishments(self, codes: Iterable[str]) -> AimConfig:
+        """The same settings applied to exactly these establishments (validated)."""
+        data = self.model_dump()
+        data["establishments"] = sorted(set(codes))
+        return AimConfig.model_validate(data)
 
 
 class ConfigError(ValueError):

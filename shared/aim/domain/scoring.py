@@ -176,73 +176,31 @@ def group_ratio(x: Array, expected: Array, mask: BoolArray, group: npt.NDArray[n
 
 def score(inputs: ScoreInputs) -> ScoreResult:
     x = inputs.counts.astype(np.float64) @ MEMBERSHIP.T  # [P, T, C]
-    n_p, n_t, n_c = x.shape
-    valid = inputs.valid
-    judge = inputs.judge
+    n_p, n_t, _ = x.shape
     arrival = inputs.arrival if inputs.arrival is not None else np.zeros(n_p, dtype=bool)
-    early_days = inputs.early if inputs.early is not None else np.zeros((n_p, n_t), dtype=bool)
-
-    # New arrivals are compared with what others did in their own first two weeks.
-    early = early_days[:, :, None] & valid
-    n_early = early.sum(axis=(0, 1))
-    peer_new = np.where(early, x, 0.0).sum(axis=(0, 1)) / np.maximum(n_early, 1)
-    if int(n_early.max(initial=0)) < 20:
-        peer_new = np.zeros(n_c)
-
-    weights = inputs.channel_weights[None, :]
-    best = np.full(n_p, -1.0)
-    best_w = np.zeros(n_p, dtype=np.int64)
-    best_obs = np.zeros((n_p, n_c))
-    best_exp = np.zeros((n_p, n_c))
-    best_dev = np.zeros((n_p, n_c))
-    # The baseline of each window is every day before it, so a collapse does not teach itself.
-    starts = sorted({judge - w + 1 for w in WINDOWS if judge - w + 1 >= 0})
-    sums: dict[int, _Sums] = {}
-    running: _Sums | None = None
-    prev = 0
-    for lo in starts:  # ascending: each window's baseline adds the days since the previous one
-        part = _Sums.over(x, valid, inputs.weekday, prev, lo)
-        running = sums[lo] = part if running is None else running + part
-        prev = lo
+    peer_new = _peer_new_arrivals(x, inputs.valid, inputs.early, n_t)
+    sums = _window_sums(x, inputs)
+    best = _Best.empty(n_p, x.shape[2])
     first: _Baseline | None = None
     for w in WINDOWS:
-        lo = judge - w + 1
+        lo = inputs.judge - w + 1
         if lo < 0:
             continue
-        base = _baseline(sums[lo], inputs.weekday[lo : judge + 1], arrival, inputs.min_own_days, peer_new)
+        base = _baseline(sums[lo], inputs.weekday[lo : inputs.judge + 1], arrival, inputs.min_own_days, peer_new)
         first = first or base
-        emask = valid[:, lo : judge + 1, :]
-        xw = x[:, lo : judge + 1, :]
-        ew = base.expected
-        is_open = np.arange(lo, judge + 1) >= (inputs.open_from if inputs.open_from is not None else n_t)
-        if inputs.group is not None:
-            ratio = group_ratio(xw, ew, emask & base.judgeable[:, None, None], inputs.group, is_open)
-            ew = np.where(DROP[None, None, :], ew * ratio, ew)
-        obs = np.where(emask, xw, 0.0).sum(axis=1)
-        exp = np.where(emask, ew, 0.0).sum(axis=1)
-        # An open day counts a full day's expected rises: conservative while its count still grows.
-        n_eval = emask.sum(axis=1)
-        rise_exp = np.maximum(exp, RISE_FLOOR * n_eval)
-        dev = np.where(DROP[None, :], _poisson_drop(obs, exp), _poisson_rise(obs, rise_exp))
-        dev = np.where(base.judgeable[:, None], dev * weights / base.phi, 0.0)
-        s = np.sqrt(dev.sum(axis=1))
-        better = s > best
-        best = np.where(better, s, best)
-        best_w = np.where(better, w, best_w)
-        best_obs[better] = obs[better]
-        best_exp[better] = np.where(DROP[None, :], exp, rise_exp)[better]
-        best_dev[better] = dev[better]
-
-    silent, share, rising, recent, usual = silence(x, valid, judge, inputs.silence_days, inputs.silence_share)
+        best.keep_better(w, *_window_deviance(x, inputs, base, lo))
+    silent, share, rising, recent, usual = silence(
+        x, inputs.valid, inputs.judge, inputs.silence_days, inputs.silence_share
+    )
     silent &= (inputs.channel_weights > 0)[None, :]  # a factor weighted 0 is switched off
     if first is None:
         zeros = np.zeros(n_p)
         return ScoreResult(
             zeros,
             np.zeros(n_p, dtype=np.int64),
-            best_obs,
-            best_exp,
-            best_dev,
+            best.observed,
+            best.expected,
+            best.deviance,
             zeros,
             np.zeros(n_p, dtype=np.int64),
             np.zeros(n_p, dtype=bool),
@@ -253,11 +211,11 @@ def score(inputs: ScoreInputs) -> ScoreResult:
             usual,
         )
     return ScoreResult(
-        score=np.maximum(best, 0.0),
-        window=best_w,
-        observed=best_obs,
-        expected=best_exp,
-        deviance=best_dev,
+        score=np.maximum(best.score, 0.0),
+        window=best.window,
+        observed=best.observed,
+        expected=best.expected,
+        deviance=best.deviance,
         expected_per_day=np.where(DROP[None, :], first.mean, 0.0).sum(axis=1),
         baseline_days=first.days,
         judgeable=first.judgeable,
@@ -267,6 +225,81 @@ def score(inputs: ScoreInputs) -> ScoreResult:
         recent=recent,
         recent_usual=usual,
     )
+
+
+def _peer_new_arrivals(x: Array, valid: BoolArray, early_days: BoolArray | None, n_t: int) -> Array:
+    """[C] what others did in their own first two weeks: the baseline of a new arrival."""
+    n_p, _, n_c = x.shape
+    if early_days is None:
+        early_days = np.zeros((n_p, n_t), dtype=bool)
+    early = early_days[:, :, None] & valid
+    n_early = early.sum(axis=(0, 1))
+    if int(n_early.max(initial=0)) < 20:
+        return np.zeros(n_c)
+    return np.where(early, x, 0.0).sum(axis=(0, 1)) / np.maximum(n_early, 1)
+
+
+def _window_sums(x: Array, inputs: ScoreInputs) -> dict[int, _Sums]:
+    """Baseline sums for each window start: every day before the window, so a collapse does not
+    teach itself. Built in ascending order, each adding the days since the previous start."""
+    starts = sorted({inputs.judge - w + 1 for w in WINDOWS if inputs.judge - w + 1 >= 0})
+    sums: dict[int, _Sums] = {}
+    running: _Sums | None = None
+    prev = 0
+    for lo in starts:
+        part = _Sums.over(x, inputs.valid, inputs.weekday, prev, lo)
+        running = sums[lo] = part if running is None else running + part
+        prev = lo
+    return sums
+
+
+def _window_deviance(x: Array, inputs: ScoreInputs, base: _Baseline, lo: int) -> tuple[Array, Array, Array, Array]:
+    """Score, observed, expected and deviance per factor over the window from ``lo`` to the judged day."""
+    judge = inputs.judge
+    emask = inputs.valid[:, lo : judge + 1, :]
+    xw = x[:, lo : judge + 1, :]
+    ew = base.expected
+    is_open = np.arange(lo, judge + 1) >= (inputs.open_from if inputs.open_from is not None else x.shape[1])
+    if inputs.group is not None:
+        ratio = group_ratio(xw, ew, emask & base.judgeable[:, None, None], inputs.group, is_open)
+        ew = np.where(DROP[None, None, :], ew * ratio, ew)
+    obs = np.where(emask, xw, 0.0).sum(axis=1)
+    exp = np.where(emask, ew, 0.0).sum(axis=1)
+    # An open day counts a full day's expected rises: conservative while its count still grows.
+    n_eval = emask.sum(axis=1)
+    rise_exp = np.maximum(exp, RISE_FLOOR * n_eval)
+    dev = np.where(DROP[None, :], _poisson_drop(obs, exp), _poisson_rise(obs, rise_exp))
+    dev = np.where(base.judgeable[:, None], dev * inputs.channel_weights[None, :] / base.phi, 0.0)
+    return np.sqrt(dev.sum(axis=1)), obs, np.where(DROP[None, :], exp, rise_exp), dev
+
+
+@dataclass
+class _Best:
+    """Per prisoner, the window with the highest score so far and its per-factor figures."""
+
+    score: Array  # [P]
+    window: npt.NDArray[np.int64]  # [P]
+    observed: Array  # [P, C]
+    expected: Array  # [P, C]
+    deviance: Array  # [P, C]
+
+    @classmethod
+    def empty(cls, n_p: int, n_c: int) -> _Best:
+        return cls(
+            np.full(n_p, -1.0),
+            np.zeros(n_p, dtype=np.int64),
+            np.zeros((n_p, n_c)),
+            np.zeros((n_p, n_c)),
+            np.zeros((n_p, n_c)),
+        )
+
+    def keep_better(self, window: int, s: Array, obs: Array, exp: Array, dev: Array) -> None:
+        better = s > self.score
+        self.score = np.where(better, s, self.score)
+        self.window = np.where(better, window, self.window)
+        self.observed[better] = obs[better]
+        self.expected[better] = exp[better]
+        self.deviance[better] = dev[better]
 
 
 def silence(
