@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 EST_CODE = r"^[A-Z]{3}$"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -176,5 +176,16 @@ def load_config(path: str | Path | None = None, text: str | None = None) -> AimC
         raise ConfigError(f"config file not found: {path}") from exc
     except json.JSONDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid JSON: {exc}") from exc
-    except ValueError as exc:  # pydantic.ValidationError is a ValueError
+    except ValidationError as exc:
+        raise ConfigError(f"invalid AIM config ({path or 'inline'}): {describe_config_error(exc)}") from exc
+    except ValueError as exc:
         raise ConfigError(f"invalid AIM config ({path or 'inline'}): {exc}") from exc
+
+
+def describe_config_error(exc: ValidationError) -> str:
+    """Every problem on one line, each naming its field: ``establishments.0: String should match ...``."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in error["loc"]) or "config"
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)
