@@ -17,6 +17,7 @@ from aim.service.ingest import ingest_object
 from aim.settings import get_settings
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models import S3Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -40,6 +41,8 @@ def handle_record(record: SQSRecord) -> None:
     objects = S3ObjectStore(settings.ingest_bucket)
     activity = DynamoItemStore(settings.activity_table)
     for s3_record in notification.Records:
+        if s3_record.s3.object is None:  # not an object event: nothing to ingest
+            continue
         key = unquote_plus(s3_record.s3.object.key)
         received = s3_record.eventTime.astimezone(UTC)
         outcome = ingest_object(key, objects, activity, settings.config, received)
@@ -61,5 +64,5 @@ def handle_record(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

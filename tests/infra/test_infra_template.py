@@ -203,7 +203,7 @@ def test_alert_id_key_is_a_generated_encrypted_secret_only_the_scorer_reads(synt
         else:
             assert c.ENV_ALERT_ID_KEY_SECRET_ARN not in env, logical_id
 
-    readers = set()
+    readers: set[str] = set()
     for policy in [
         *synthesized.of_type("AWS::IAM::Policy").values(),
         *synthesized.of_type("AWS::IAM::ManagedPolicy").values(),
