@@ -71,7 +71,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         raise CommandError(f"no *.jsonl or *.jsonl.gz files under {directory}")
     batches, config, unlisted = replay_plan(found, config, config_given=args.config is not None)
     for code, n in unlisted.items():
-        print(f"not in the configuration: {code} ({n} batches), not applied")
+        print(f"not in the configuration: {code} ({n} batch{'es' if n != 1 else ''}), not applied")
     if not batches:
         raise CommandError(f"no batch could be applied: none of their establishments is in {args.config}", exit_code=1)
     out = Path(args.alerts_out)

@@ -65,7 +65,7 @@ def test_replay_with_a_config_listing_none_of_them_reports_them_and_fails(
     # Then each left-out establishment is reported, and the command fails in one line
     captured = capsys.readouterr()
     assert code == 1
-    assert "not in the configuration: QRS (1 batches), not applied" in captured.out
+    assert "not in the configuration: QRS (1 batch), not applied" in captured.out
     assert "not in the configuration: XYZ (2 batches), not applied" in captured.out
     assert captured.err.strip() == f"aim replay: no batch could be applied: none of their establishments is in {config}"
 
@@ -78,7 +78,7 @@ def test_replay_with_a_config_applies_the_listed_establishments_and_reports_the_
     code = main(["replay", str(batches), "--alerts-out", str(tmp_path / "a.jsonl"), "--config", str(config), "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "not in the configuration: QRS (1 batches), not applied" in out
+    assert "not in the configuration: QRS (1 batch), not applied" in out
     assert "batches: 2 applied, 0 quarantined" in out
 
 
