@@ -45,6 +45,7 @@ $(NODE_STAMP): package.json package-lock.json
 # --- Lambda assets (Docker-free) ------------------------------------------------------
 build: code layer ## build the Lambda code asset and dependency layer under .build/
 
+# The asset is the runtime package and the handlers, nothing else (tests/infra/test_infra_asset.py).
 code: ## copy functions/ and shared/aim into .build/code (always fresh)
 	rm -rf $(CODE_DIR)
 	mkdir -p $(CODE_DIR)
@@ -96,11 +97,14 @@ test: $(VENV_STAMP) build $(CHECKOV_STAMP) ## all tests except -m slow, 2 worker
 test-infra: $(VENV_STAMP) build ## only the CDK assertion and cdk-nag tests
 	$(BIN)/python -m pytest tests/infra
 
-lint: $(VENV_STAMP) ## ruff check, ruff format --check, mypy
+MAX_FUNCTION_LINES := 60
+
+lint: $(VENV_STAMP) ## ruff check, ruff format --check, mypy (runtime, functions, infra), function-size gate
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/mypy --explicit-package-bases infra tests/infra
+	$(BIN)/flake8 --select=CFQ001 --max-function-length=$(MAX_FUNCTION_LINES) shared/aim functions
 
 # --- the product, locally -------------------------------------------------------------
 demo: $(VENV_STAMP) ## run the local demo

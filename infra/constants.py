@@ -58,6 +58,8 @@ LOGS_KEY: Final = "LogsKey"
 KIOSK_UPLOADER_ROLE: Final = "KioskUploaderRole"
 KIOSK_UPLOAD_POLICY_PREFIX: Final = "KioskUploadPolicy"  # + establishment code
 DASHBOARD: Final = "Dashboard"
+ALERT_ID_KEY_SECRET: Final = "AlertIdKey"
+ALERT_ID_KEY_LENGTH: Final = 64
 
 # --- S3 key layout ----------------------------------------------------------------------
 INCOMING_PREFIX: Final = "incoming/"
@@ -77,6 +79,8 @@ ENV_STATE_TABLE: Final = "STATE_TABLE"
 ENV_INGEST_BUCKET: Final = "INGEST_BUCKET"
 ENV_ALERT_TOPIC_ARN: Final = "ALERT_TOPIC_ARN"
 ENV_AIM_CONFIG: Final = "AIM_CONFIG"
+# The scorer only: ARN of the secret keying alert ids.
+ENV_ALERT_ID_KEY_SECRET_ARN: Final = "ALERT_ID_KEY_SECRET_ARN"
 ENV_POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
 ENV_POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_LOG_LEVEL: Final = "LOG_LEVEL"

@@ -18,6 +18,7 @@ from infra.constructs.common import (
     encrypted_queue,
     key_use,
 )
+from infra.nag import IS_DLQ, acknowledge
 
 
 class Alerting(Construct):
@@ -51,6 +52,12 @@ class Alerting(Construct):
         )
         for address in alert_emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(address, dead_letter_queue=self.delivery_dlq))
+        acknowledge(self.delivery_dlq, "Serverless-SQSRedrivePolicy", IS_DLQ)
+        acknowledge(
+            self.delivery_dlq,
+            "AwsSolutions-SQS3",
+            IS_DLQ + "; it is the redrive target of the AlertTopic subscriptions, which cdk-nag does not see",
+        )
 
     def grant_publish(self, principal: iam.IGrantable) -> None:
         principal.grant_principal.add_to_principal_policy(

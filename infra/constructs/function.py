@@ -14,6 +14,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.nag import acknowledge_function
+
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.X86_64
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
@@ -84,3 +86,4 @@ class AimFunction(Construct):
             retry_attempts=retry_attempts,
             max_event_age=max_event_age,
         )
+        acknowledge_function(self.function, self.role)

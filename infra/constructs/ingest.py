@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
@@ -14,6 +14,16 @@ from infra import constants as c
 from infra.constructs.common import data_key, dlq_retention, encrypted_queue, key_use
 from infra.constructs.function import AimFunction, FunctionRuntime
 from infra.constructs.storage import Storage
+from infra.nag import (
+    BUCKET_NOTIFICATIONS_HANDLER_ID,
+    HIPAA_AND_NIST,
+    IS_DLQ,
+    NO_REPLICATION,
+    SQS_NO_DESTINATION,
+    SQS_TRIGGERED,
+    acknowledge,
+    bucket_prefix_finding,
+)
 
 
 class Ingest(Construct):
@@ -130,6 +140,46 @@ class Ingest(Construct):
         )
         self._grant_transform_objects(self.transform.role)
         storage.grant_transform(self.transform.role)
+        self._acknowledge_findings()
+
+    def _acknowledge_findings(self) -> None:
+        for rule in ("Serverless-LambdaDLQ", "HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ"):
+            acknowledge(self.transform.function, rule, SQS_TRIGGERED)
+        acknowledge(self.transform.function, "Serverless-LambdaEventSourceMappingDestination", SQS_NO_DESTINATION)
+        for prefix, why in (
+            (c.INCOMING_PREFIX, "the transform reads only uploads, any establishment, object-level"),
+            (c.REPORTS_PREFIX, "the transform writes one report per processed batch under reports/"),
+            (c.QUARANTINE_PREFIX, "the transform copies a quarantined batch under quarantine/"),
+        ):
+            acknowledge(self.transform.role, bucket_prefix_finding(self.bucket, f"{prefix}*"), f"Prefix-scoped: {why}")
+        acknowledge(self.dlq, "Serverless-SQSRedrivePolicy", IS_DLQ)
+        for pack in HIPAA_AND_NIST:
+            acknowledge(self.bucket, f"{pack}-S3BucketReplicationEnabled", NO_REPLICATION)
+            acknowledge(
+                self.access_log_bucket,
+                f"{pack}-S3BucketReplicationEnabled",
+                "Access logs of the ingest bucket stay in its region with it; versioned and retained "
+                f"{c.ACCESS_LOG_RETENTION_DAYS} days, which covers incident review",
+            )
+            acknowledge(
+                self.access_log_bucket,
+                f"{pack}-S3DefaultEncryptionKMS",
+                "S3 server access logging delivers only to buckets encrypted with SSE-S3; the logs hold "
+                "request metadata (keys, callers), not record content",
+            )
+            acknowledge(
+                self.bucket.node.find_child("Notifications"),
+                f"{pack}-IAMNoInlinePolicy",
+                "CDK's bucket-notifications policy: s3:Get/PutBucketNotification on this bucket only",
+            )
+        handler = Stack.of(self).node.try_find_child(BUCKET_NOTIFICATIONS_HANDLER_ID)
+        if handler is not None:
+            acknowledge(
+                handler,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                "CDK's own custom-resource Lambda that configures the bucket notifications at deploy time; "
+                "its role is not configurable and only writes its own logs",
+            )
 
     def _grant_transform_objects(self, role: iam.IRole) -> None:
         """Read uploads; write batch reports and quarantine copies. Nothing else in the bucket."""

@@ -11,6 +11,7 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.constructs.common import key_use
+from infra.nag import acknowledge, bucket_prefix_finding
 
 ESTABLISHMENT_TAG = "establishment"
 # S3 conditional writes: with this condition a PutObject is allowed only with
@@ -59,6 +60,12 @@ class KioskAccess(Construct):
             statements=upload_statements(bucket, f"${{aws:PrincipalTag/{ESTABLISHMENT_TAG}}}"),
             roles=[self.uploader_role],
         )
+        acknowledge(
+            self.uploader_policy,
+            bucket_prefix_finding(bucket, f"incoming/<aws:PrincipalTag/{ESTABLISHMENT_TAG}>/*"),
+            "Object keys are the caller's own establishment prefix (session tag, restricted to the "
+            "configured establishments by the trust policy); create-only via s3:if-none-match",
+        )
 
         self.policies: dict[str, iam.ManagedPolicy] = {}
         for establishment in establishments:
@@ -67,4 +74,10 @@ class KioskAccess(Construct):
                 f"{c.KIOSK_UPLOAD_POLICY_PREFIX}{establishment}",
                 description=f"AIM: kiosk uploads for {establishment} (create-only, incoming/{establishment}/)",
                 statements=upload_statements(bucket, establishment),
+            )
+            acknowledge(
+                self.policies[establishment],
+                bucket_prefix_finding(bucket, f"incoming/{establishment}/*"),
+                f"Object keys under one establishment's upload prefix ({establishment}); create-only via "
+                "s3:if-none-match",
             )

@@ -19,6 +19,7 @@ from infra.constructs.alerting import Alerting
 from infra.constructs.common import allow_service_principal_on_key, data_key
 from infra.constructs.ingest import Ingest
 from infra.constructs.scoring import Scoring
+from infra.nag import OPERATOR_TOPIC_NO_DLQ, acknowledge
 
 _FIVE_MINUTES = Duration.minutes(5)
 _MAX_ALARM_PERIOD_SECONDS = 86_400  # CloudWatch: period x evaluation periods <= 1 day
@@ -73,6 +74,7 @@ class Operations(Construct):
         )
         for address in operator_emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(address))
+        acknowledge(self.topic, "Serverless-SNSRedrivePolicy", OPERATOR_TOPIC_NO_DLQ)
         self._action = cw_actions.SnsAction(self.topic)
         self.alarms: list[cloudwatch.Alarm] = []
 

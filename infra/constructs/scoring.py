@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra import constants as c
 from infra.constructs.alerting import Alerting
-from infra.constructs.common import dlq_retention, encrypted_queue, queue_send_statements
+from infra.constructs.common import data_key, dlq_retention, encrypted_queue, queue_send_statements
 from infra.constructs.function import AimFunction, FunctionRuntime
 from infra.constructs.storage import Storage
+from infra.nag import ALERT_ID_KEY_NOT_ROTATED, ASYNC_DLQ, HIPAA_AND_NIST, IS_DLQ, acknowledge
 
 # Scheduler's context attribute, substituted at each invocation.
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
@@ -31,7 +33,8 @@ def rate_expression(minutes: int) -> str:
 
 class Scoring(Construct):
     """Score function, ScoreDLQ (failed schedule deliveries and failed async invocations),
-    SchedulerRole and one CfnSchedule per establishment."""
+    AlertIdKey (the secret that keys alert ids; only the scorer reads it), SchedulerRole and
+    one CfnSchedule per establishment."""
 
     def __init__(
         self,
@@ -67,6 +70,9 @@ class Scoring(Construct):
             self.score.role.add_to_principal_policy(statement)
         storage.grant_scorer(self.score.role)
         alerting.grant_publish(self.score.role)
+        self.alert_id_key = self._alert_id_key()
+        acknowledge(self.dlq, "Serverless-SQSRedrivePolicy", IS_DLQ)
+        acknowledge(self.score.function, "Serverless-LambdaAsyncFailureDestination", ASYNC_DLQ)
 
         self.scheduler_role = iam.Role(
             self,
@@ -111,3 +117,24 @@ class Scoring(Construct):
             # The role's policy must exist before the first invocation.
             schedule.node.add_dependency(self.scheduler_policy)
             self.schedules[establishment] = schedule
+
+    def _alert_id_key(self) -> secretsmanager.Secret:
+        """A generated per-deployment key for the alert-id HMAC: without it an alert id cannot be
+        traced back to a prison number by trying them. Retained: alert ids already raised stay valid."""
+        key = data_key(self, f"{c.ALERT_ID_KEY_SECRET}Key", "alert-id key secret")
+        secret = secretsmanager.Secret(
+            self,
+            c.ALERT_ID_KEY_SECRET,
+            description="AIM: key of the alert-id HMAC (read by the scorer only)",
+            encryption_key=key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=c.ALERT_ID_KEY_LENGTH, exclude_punctuation=True
+            ),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        secret.grant_read(self.score.role)
+        self.score.function.add_environment(c.ENV_ALERT_ID_KEY_SECRET_ARN, secret.secret_arn)
+        acknowledge(secret, "AwsSolutions-SMG4", ALERT_ID_KEY_NOT_ROTATED)
+        for pack in HIPAA_AND_NIST:
+            acknowledge(secret, f"{pack}-SecretsManagerRotationEnabled", ALERT_ID_KEY_NOT_ROTATED)
+        return secret

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.constructs.common import data_key, key_use
+from infra.nag import HIPAA_AND_NIST, NO_BACKUP_PLAN, acknowledge
 
 # DynamoDB calls the key on the caller's behalf for reads and writes.
 _TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
@@ -25,6 +26,9 @@ class Storage(Construct):
         self.activity_table = self._table(c.ACTIVITY_TABLE, self.activity_key, ttl=True)
         # TTL on state too: alert records and the state of people released or transferred expire.
         self.state_table = self._table(c.STATE_TABLE, self.state_key, ttl=True)
+        for table in (self.activity_table, self.state_table):
+            for pack in HIPAA_AND_NIST:
+                acknowledge(table, f"{pack}-DynamoDBInBackupPlan", NO_BACKUP_PLAN)
 
     def _table(self, construct_id: str, key: kms.Key, *, ttl: bool) -> dynamodb.Table:
         return dynamodb.Table(

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 EST_CODE = r"^[A-Z]{3}$"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -146,6 +147,17 @@ class AimConfig(_Strict):
     def to_json(self) -> str:
         return self.model_dump_json()
 
+    def runtime_json(self) -> str:
+        """The configuration the functions need, without the staff addresses (``alert_emails`` is
+        read at deploy to subscribe them to the alert topic; no function needs it)."""
+        return self.model_dump_json(exclude={"alert_emails"})
+
+    def with_establishments(self, codes: Iterable[str]) -> AimConfig:
+        """The same settings applied to exactly these establishments (validated)."""
+        data = self.model_dump()
+        data["establishments"] = sorted(set(codes))
+        return AimConfig.model_validate(data)
+
 
 class ConfigError(ValueError):
     """The configuration file is missing or invalid; the message names the field."""
@@ -164,5 +176,16 @@ def load_config(path: str | Path | None = None, text: str | None = None) -> AimC
         raise ConfigError(f"config file not found: {path}") from exc
     except json.JSONDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid JSON: {exc}") from exc
-    except ValueError as exc:  # pydantic.ValidationError is a ValueError
+    except ValidationError as exc:
+        raise ConfigError(f"invalid AIM config ({path or 'inline'}): {describe_config_error(exc)}") from exc
+    except ValueError as exc:
         raise ConfigError(f"invalid AIM config ({path or 'inline'}): {exc}") from exc
+
+
+def describe_config_error(exc: ValidationError) -> str:
+    """Every problem on one line, each naming its field: ``establishments.0: String should match ...``."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in error["loc"]) or "config"
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)

@@ -17,7 +17,10 @@ class Settings(BaseSettings):
     state_table: str = Field(min_length=1)
     ingest_bucket: str = Field(min_length=1)
     alert_topic_arn: str = Field(min_length=1)
-    aim_config: str = Field(default="{}", description="the validated AIM config as JSON")
+    aim_config: str = Field(default="{}", description="the validated AIM config as JSON (without alert_emails)")
+    alert_id_key_secret_arn: str | None = Field(
+        default=None, description="the scorer only: Secrets Manager ARN of the key of the alert-id HMAC"
+    )
 
     @property
     def config(self) -> AimConfig:

@@ -4,14 +4,59 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from aim.config import ConfigError, load_config
+from aim.config import EST_CODE, AimConfig, ConfigError, load_config
 from aim_lab.console import progress_printer
+
+if TYPE_CHECKING:
+    from aim_local.replay import BatchFile
+
+EST_PATTERN = re.compile(EST_CODE)
+
+
+class CommandError(Exception):
+    """An ``aim`` command could not do what was asked; the message is the one line shown."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def header_establishment(batch: BatchFile) -> str | None:
+    """The establishment line 1 of a batch names, or None when the header cannot say
+    (the batch is then replayed and quarantined with the reason)."""
+    from aim.domain.batch import QuarantineError, decode_body, parse_json_line
+
+    try:
+        first = decode_body(batch.key, batch.body).split("\n", 1)[0]
+        header = parse_json_line(first)
+    except (QuarantineError, ValueError, RecursionError):
+        return None
+    code = header.get("establishment") if isinstance(header, dict) else None
+    return code if isinstance(code, str) and EST_PATTERN.match(code) else None
+
+
+def replay_plan(
+    batches: list[BatchFile], config: AimConfig, config_given: bool
+) -> tuple[list[BatchFile], AimConfig, dict[str, int]]:
+    """Which batches to replay under which configuration, and the establishments left out.
+
+    Every establishment named in a batch header is replayed: without a configuration file with
+    the default settings, with one only those it lists (the others are counted and left out)."""
+    codes = [header_establishment(b) for b in batches]
+    found = {code for code in codes if code is not None}
+    if not config_given:
+        return batches, config.with_establishments(found) if found else config, {}
+    unlisted = Counter(code for code in codes if code is not None and code not in config.establishments)
+    kept = [b for b, code in zip(batches, codes, strict=True) if code not in unlisted]
+    return kept, config, dict(sorted(unlisted.items()))
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -20,12 +65,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     directory = Path(args.dir)
     if not directory.is_dir():
-        print(f"aim replay: {directory} is not a directory", file=sys.stderr)
-        return 2
-    batches = collect_batches(directory)
+        raise CommandError(f"{directory} is not a directory")
+    found = collect_batches(directory)
+    if not found:
+        raise CommandError(f"no *.jsonl or *.jsonl.gz files under {directory}")
+    batches, config, unlisted = replay_plan(found, config, config_given=args.config is not None)
+    for code, n in unlisted.items():
+        print(f"not in the configuration: {code} ({n} batch{'es' if n != 1 else ''}), not applied")
     if not batches:
-        print(f"aim replay: no *.jsonl or *.jsonl.gz files under {directory}", file=sys.stderr)
-        return 2
+        raise CommandError(f"no batch could be applied: none of their establishments is in {args.config}", exit_code=1)
     out = Path(args.alerts_out)
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -56,6 +104,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
         write_replay_report(Path(args.report), summary, alerts_path=out, config=config, history=dict(history))
         print(f"report written to {args.report}")
+    if not summary.batches["applied"]:
+        raise CommandError(
+            f"no batch could be applied ({summary.batches['quarantined']} quarantined, reasons above)", exit_code=1
+        )
     return 0
 
 
@@ -102,7 +154,7 @@ def _ceiling_arguments(parser: argparse.ArgumentParser) -> None:
         "--train-seeds", default="101-108", help="mixed and stark training seeds, 15%% collapses (101-108)"
     )
     parser.add_argument("--train-independent-seeds", default="11-16", help="independent training seeds (11-16)")
-    parser.add_argument("--workers", type=int, default=2, help="scenarios captured side by side (default 2)")
+    parser.add_argument("--workers", type=int_in(1, 64), default=2, help="scenarios captured side by side (default 2)")
     parser.add_argument("--out", default="out/ceiling.json")
     parser.add_argument("--captures", default="out/ceiling", help="where each scenario's capture is kept")
     parser.add_argument(
@@ -110,14 +162,38 @@ def _ceiling_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def int_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high`` (inclusive; no upper bound when None)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{value} is out of range: must be {bound}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr (``aim demo: argument --days: ...``), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aim", description="AIM: Alert. Intervene. Monitor.")
+    parser = OneLineParser(prog="aim", description="AIM: Alert. Intervene. Monitor.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="simulate one establishment and run it through the local stack")
-    demo.add_argument("--prisoners", type=int, default=150)
-    demo.add_argument("--days", type=int, default=28)
-    demo.add_argument("--wings", type=int, default=3, help="wings (one kiosk each), at most 4")
+    demo.add_argument("--prisoners", type=int_in(1, 5000), default=150, help="1 to 5000 (default 150)")
+    demo.add_argument("--days", type=int_in(7, 400), default=28, help="7 to 400 (default 28)")
+    demo.add_argument("--wings", type=int_in(1, 4), default=3, help="wings (one kiosk each), 1 to 4 (default 3)")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--config", help="AIM config JSON (default: built-in defaults)")
     demo.add_argument("--report", default="out/demo-report.html", help="HTML report to write")
@@ -139,8 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluate", help="measure detection quality on generated scenarios with ground truth")
     ev.add_argument("--seeds", default="1,2,3")
-    ev.add_argument("--prisoners", type=int, default=240)
-    ev.add_argument("--days", type=int, default=63)
+    ev.add_argument("--prisoners", type=int_in(1, 5000), default=240)
+    ev.add_argument("--days", type=int_in(7, 400), default=63)
     ev.add_argument("--config")
     ev.add_argument(
         "--collapses",
@@ -169,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--bucket", required=True)
     rc.add_argument("--activity-table", required=True)
     rc.add_argument("--dlq-url", required=True)
-    rc.add_argument("--grace-minutes", type=int, default=60)
+    rc.add_argument("--grace-minutes", type=int_in(0), default=60)
     rc.set_defaults(func=cmd_reconcile)
 
     bench = sub.add_parser("bench", help="measure throughput, round trips, backtest speed, cold start")
@@ -179,17 +255,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``aim`` command. An expected failure is one line on stderr and a non-zero exit."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except ConfigError as exc:
-        print(f"aim {args.command}: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        failure = expected_failure(exc)
+        if failure is None:
+            raise
+        message, code = failure
+        print(f"aim {args.command}: {message}", file=sys.stderr)
+        return code
 
 
-__all__ = ["build_parser", "main"]
+def expected_failure(exc: BaseException) -> tuple[str, int] | None:
+    """The line to show and the exit code for a failure the user can act on; None for a bug."""
+    if isinstance(exc, CommandError):
+        return str(exc), exc.exit_code
+    if isinstance(exc, ConfigError):
+        return str(exc), 2
+    if isinstance(exc, OSError):  # a missing or unreadable file, a full disk
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}", 2
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    if isinstance(exc, NoCredentialsError):
+        return "no AWS credentials found (set AWS_PROFILE or the AWS_ACCESS_KEY_ID variables)", 2
+    if isinstance(exc, BotoCoreError):
+        return f"AWS: {exc}", 2
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"AWS: {error.get('Code', 'error')}: {error.get('Message', exc)}", 2
+    return None
+
+
+__all__ = ["CommandError", "build_parser", "main"]
 
 if __name__ == "__main__":
     raise SystemExit(main())

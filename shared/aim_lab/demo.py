@@ -56,16 +56,12 @@ def run_demo(args: argparse.Namespace) -> int:
 
     truth = {c.prisoner_id: c for c in scenario.truth}
     print()
-    print(f"RED ALERTS as the duty officer received them ({len(alerts)}):")
+    print(f"RED ALERTS as the duty officer received them by SMS and email ({len(alerts)}):")
     print("-" * 100)
     for alert in alerts:
         marker = "collapse" if alert["prisoner_id"] in truth else "no collapse in the simulation"
-        print(f"[{alert['raised_at'][:16]}] {alert_text(alert)}")
-        for reason in alert.get("reasons", [])[:3]:
-            print(f"      - {reason['text']}")
-        if alert.get("static_factors"):
-            print(f"      static factors: {', '.join(alert['static_factors'])}")
-        print(f"      (simulation truth: {marker})")
+        print(alert_text(alert, config.timezone))
+        print(f"      (simulation truth, not sent: {marker}, raised {alert['raised_at'][:10]})")
     print("-" * 100)
     print()
     print("Traffic lights now, by wing:")

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from aim.config import AimConfig
 from aim.domain.prisoner import PrisonerState
+from aim.service.ingest import batch_key
 from aim.service.scoring_run import horizon
 
 from aim_local.memory import InMemoryStack
@@ -110,8 +111,7 @@ def _upload_key(path: Path, root: Path, body: bytes) -> str:
     try:
         raw = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
         header = json.loads(raw.split(b"\n", 1)[0].decode("utf-8-sig"))
-        suffix = ".jsonl.gz" if path.name.endswith(".gz") else ".jsonl"
-        return f"incoming/{header['establishment']}/{header['kiosk_id']}/{header['batch_id']}{suffix}"
+        return batch_key(header["establishment"], header["kiosk_id"], header["batch_id"], gz=path.name.endswith(".gz"))
     except (ValueError, KeyError, TypeError, OSError, EOFError, zlib.error, UnicodeDecodeError):
         return f"incoming/unknown/{path.name}"
 

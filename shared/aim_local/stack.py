@@ -350,7 +350,7 @@ class LocalAws:
 
 def local_env(config: AimConfig, resources: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(_LOCAL_ENV)
-    env["AIM_CONFIG"] = config.to_json()
+    env["AIM_CONFIG"] = config.runtime_json()
     env["LOG_LEVEL"] = os.environ.get("AIM_LOCAL_LOG_LEVEL", "WARNING")
     env["POWERTOOLS_LOG_LEVEL"] = env["LOG_LEVEL"]
     if resources:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -160,7 +161,62 @@ def test_functions_run_python_313_x86_with_the_shared_environment(synthesized: S
     assert env[c.ENV_POWERTOOLS_SERVICE_NAME] == "aim"
     assert env[c.ENV_POWERTOOLS_METRICS_NAMESPACE] == "AIM"
     assert env[c.ENV_LOG_LEVEL] == "INFO"
-    assert AimConfig.model_validate_json(env[c.ENV_AIM_CONFIG]) == synthesized.config
+    runtime_config = synthesized.config.model_copy(update={"alert_emails": []})
+    assert AimConfig.model_validate_json(env[c.ENV_AIM_CONFIG]) == runtime_config
+
+
+def _function_environments(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: function["Properties"].get("Environment", {}).get("Variables", {})
+        for logical_id, function in synthesized.of_type("AWS::Lambda::Function").items()
+    }
+
+
+def test_no_function_environment_carries_staff_addresses(synthesized: Synthesized) -> None:
+    # Given a configuration with alert addresses (subscribed to the alert topic at deploy)
+    assert synthesized.config.alert_emails
+    environments = _function_environments(synthesized)
+    assert len(environments) >= 2
+    for logical_id, env in environments.items():
+        text = json.dumps(env)
+        # Then no function's environment names them, or any address at all
+        assert "alert_emails" not in text, logical_id
+        assert not re.search(r"[^@\s\"]+@[^@\s\"]+\.[a-z]{2,}", text), (logical_id, text)
+        for address in [*ALERT_EMAILS, OPERATOR_EMAIL]:
+            assert address not in text, (logical_id, address)
+
+
+def test_alert_id_key_is_a_generated_encrypted_secret_only_the_scorer_reads(synthesized: Synthesized) -> None:
+    stack = synthesized.stack
+    secret_id = synthesized.logical_id(stack.scoring.alert_id_key)
+    secret = synthesized.resources[secret_id]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert "GenerateSecretString" in secret["Properties"]
+    assert "SecretString" not in secret["Properties"]
+    assert "KmsKeyId" in secret["Properties"]
+    assert secret["DeletionPolicy"] == "Retain"
+
+    score_id = synthesized.logical_id(stack.scoring.score.function)
+    for logical_id, env in _function_environments(synthesized).items():
+        if logical_id == score_id:
+            assert env[c.ENV_ALERT_ID_KEY_SECRET_ARN] == {"Ref": secret_id}
+        else:
+            assert c.ENV_ALERT_ID_KEY_SECRET_ARN not in env, logical_id
+
+    readers: set[str] = set()
+    for policy in [
+        *synthesized.of_type("AWS::IAM::Policy").values(),
+        *synthesized.of_type("AWS::IAM::ManagedPolicy").values(),
+    ]:
+        props = policy["Properties"]
+        for statement in _statements(props["PolicyDocument"]):
+            if {"Ref": secret_id} in _as_list(statement.get("Resource", [])):
+                assert set(_as_list(statement["Action"])) <= {
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:DescribeSecret",
+                }
+                readers.update(_ref_or_getatt(role) for role in props.get("Roles", []))
+    assert readers == {synthesized.logical_id(stack.scoring.score.role)}
 
 
 def test_log_groups_have_retention_and_encryption(synthesized: Synthesized) -> None:

@@ -137,12 +137,50 @@ def test_human_text_names_wing_and_plain_factors_only():
     decision = AlertDecision("new", "aim-lei-0123456789abcdef")
     message = alert_message(decision, "LEI", a, NOW, "B-2-14")
     text = alert_text(message)
-    assert "wing B" in text
+    assert "cell B-2-14" in text
+    assert "at 07:00" in text  # local time of raising (GMT in November)
     assert "applications/requests, phone use" in text
     assert "aim-lei-0123456789abcdef" in text
     assert "healthcare" not in text.lower()
     assert set(human_fields(message)) == set(HUMAN_FIELDS)
     assert alert_subject(message) == "AIM RED alert LEI"
+
+
+def test_human_text_gives_the_local_time_it_was_raised():
+    # Given an alert raised at 08:05 UTC in July (British Summer Time)
+    decision = AlertDecision("new", "aim-lei-0123456789abcdef")
+    message = alert_message(decision, "LEI", assessment(), datetime(2026, 7, 1, 8, 5, tzinfo=UTC), "C-1-02")
+    # Then the officer reads the local time, in the deployment's zone
+    assert "at 09:05" in alert_text(message)
+    assert "at 04:05" in alert_text(message, "America/New_York")
+
+
+def test_worst_case_human_text_fits_one_sms_and_keeps_place_time_and_reference():
+    # Given every factor changed, unknown factors too, the longest location and a long reference
+    reasons = [{"factor": c.factor, "text": "x"} for c in CHANNELS] + [{"factor": "other", "text": "y"}]
+    a = Assessment("A1234BC", "red", 99.0, 3.0, 6.0, ["ACCT open"], reasons, "2026-11-20")
+    long_id = "aim-lei-" + "f" * 40
+    message = alert_message(AlertDecision("escalation", long_id), "LEI", a, NOW, "ABCD-EFGH-IJKL-MNOP")
+    # When the text is built
+    text = alert_text(message)
+    # Then it is one SMS and still says where, when, who and which reference
+    assert len(text) <= 160, (len(text), text)
+    for part in ("RED", "LEI", "A1234BC", "cell ABCD-EFGH-IJKL-MNOP", "at 07:00", long_id, "visits"):
+        assert part in text, (part, text)
+    assert "more" in text  # the routines that did not fit are counted, not dropped silently
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    factors=st.lists(st.sampled_from([c.factor for c in CHANNELS] + ["other"]), max_size=12),
+    loc=st.from_regex(r"[A-Z0-9]{1,4}(-[A-Z0-9]{1,4}){0,3}", fullmatch=True),
+)
+def test_human_text_is_never_over_160_characters(factors, loc):
+    a = Assessment("A1234BC", "red", 9.0, 3.0, 6.0, [], [{"factor": f, "text": "t"} for f in factors], "2026-11-20")
+    decision = AlertDecision("new", alert_id_for("LEI", "A1234BC", "2026-11-20", "new"))
+    text = alert_text(alert_message(decision, "LEI", a, NOW, loc))
+    assert len(text) <= 160
+    assert f"cell {loc}" in text
 
 
 # --- property: the human form never carries special-category data ---------------------------

@@ -15,13 +15,15 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from aim.domain.assessment import Assessment
 
 ALERT_SCHEMA = "aim.alert/1"
 ESCALATION_RATIO = 1.5
+DEFAULT_TIMEZONE = "Europe/London"
 # Factor names as they may appear in an email or SMS: no health detail (requests covers healthcare).
 PLAIN_FACTORS = {
     "visits": "visits",
@@ -31,7 +33,9 @@ PLAIN_FACTORS = {
     "requests": "applications/requests",
     "engagement": "kiosk use",
 }
-HUMAN_FIELDS = ("level", "establishment", "prisoner_id", "wing", "factors", "raised_at", "alert_id")
+HUMAN_FIELDS = ("level", "establishment", "prisoner_id", "location", "factors", "raised_at", "alert_id")
+# An SMS is one 160-character segment; the email body is the same text.
+TEXT_LIMIT = 160
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,6 @@ def alert_message(
 
 def human_fields(message: dict[str, Any]) -> dict[str, Any]:
     """The allow-listed fields a human channel may carry."""
-    location = message.get("location") or ""
     factors = []
     for reason in message.get("reasons", []):
         plain = PLAIN_FACTORS.get(str(reason.get("factor")), "routine")
@@ -118,22 +121,32 @@ def human_fields(message: dict[str, Any]) -> dict[str, Any]:
         "level": message["level"],
         "establishment": message["establishment"],
         "prisoner_id": message["prisoner_id"],
-        "wing": location.split("-")[0] if location else "unknown",
+        "location": message.get("location") or "unknown",
         "factors": factors,
         "raised_at": message["raised_at"],
         "alert_id": message["alert_id"],
     }
 
 
-def alert_text(message: dict[str, Any]) -> str:
-    """Short text for email and SMS, built only from ``human_fields``."""
+def alert_text(message: dict[str, Any], timezone: str | tzinfo = DEFAULT_TIMEZONE) -> str:
+    """Text for email and SMS, built only from ``human_fields``: at most ``TEXT_LIMIT`` characters.
+
+    Where it is, when it was raised (local HH:MM), who, which routines changed and the reference.
+    When everything does not fit, the list of routines is cut short ("+2 more") before the request
+    to act is shortened; the reference is always whole."""
     f = human_fields(message)
-    changed = ", ".join(f["factors"]) or "routine"
-    return (
-        f"AIM {f['level'].upper()} alert, {f['establishment']}: prisoner {f['prisoner_id']} (wing {f['wing']}). "
-        f"Sudden change in routine: {changed}. Please check on them in person now and record the contact. "
-        f"Details in AIM, ref {f['alert_id']}."
-    )
+    zone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
+    raised = datetime.fromisoformat(str(f["raised_at"])).astimezone(zone).strftime("%H:%M")
+    head = f"AIM {str(f['level']).upper()} {f['establishment']} {f['prisoner_id']} cell {f['location']} at {raised}."
+    factors: list[str] = f["factors"] or ["routine"]
+    for ask in (" Check on them in person now.", " Check in person now.", ""):
+        tail = f"{ask} Ref {f['alert_id']}"
+        for shown in range(len(factors), 0, -1):
+            more = f" +{len(factors) - shown} more" if shown < len(factors) else ""
+            text = f"{head} Routine change: {', '.join(factors[:shown])}{more}.{tail}"
+            if len(text) <= TEXT_LIMIT:
+                return text
+    return f"{head} Ref {f['alert_id']}"[:TEXT_LIMIT]
 
 
 def alert_subject(message: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from aim.config import AimConfig
 from aim.domain.activity import batch_packs
 from aim.domain.batch import BatchVerdict, QuarantineError, read_batch
+from aim.domain.contract import BatchHeader
 from aim.domain.ports import ActivityRepository, ObjectStore
 
 REPORT_SCHEMA = "aim.batch-report/1"
@@ -60,6 +61,16 @@ def report_key(key: str) -> str:
 
 def quarantine_key(key: str) -> str:
     return "quarantine/" + key.removeprefix(INCOMING)
+
+
+def batch_key(establishment: str, kiosk_id: str, batch_id: str, *, gz: bool) -> str:
+    """Where a kiosk puts a batch: ``incoming/{EST}/{kiosk_id}/{batch_id}.jsonl[.gz]``."""
+    return f"{INCOMING}{establishment}/{kiosk_id}/{batch_id}.jsonl{'.gz' if gz else ''}"
+
+
+def upload_key(header: BatchHeader, gz: bool) -> str:
+    """The object key of a batch with this header (the header is authoritative over the key)."""
+    return batch_key(header.establishment, header.kiosk_id, header.batch_id, gz=gz)
 
 
 def key_problem(key: str) -> str | None:

@@ -449,7 +449,7 @@ class ScoringRun:
     def _send(self, message: dict[str, Any]) -> None:
         self.publisher.publish(
             machine_json=alerting.to_json(message),
-            human_text=alerting.alert_text(message),
+            human_text=alerting.alert_text(message, self.tz),
             subject=alerting.alert_subject(message),
             attributes={"establishment": self.est, "level": str(message["level"])},
         )
