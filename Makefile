@@ -128,8 +128,8 @@ ceiling: $(VENV_STAMP) ## how far a classifier trained on ground truth gets (abo
 bench: $(VENV_STAMP) ## scale benchmark
 	$(BIN)/aim bench
 
-replay-example: $(VENV_STAMP) ## replay the contract examples, alerts to out/alerts.jsonl
-	$(BIN)/aim replay ../shared/contract/examples --alerts-out out/alerts.jsonl
+replay-example: $(VENV_STAMP) ## replay the contract examples (events/contract-examples), alerts to out/alerts.jsonl
+	$(BIN)/aim replay events/contract-examples --alerts-out out/alerts.jsonl
 
 clean: ## remove build outputs and caches (keeps .venv and node_modules)
 	rm -rf .build cdk.out out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES_DIR = REPO_ROOT.parent / "shared" / "contract" / "examples"
+EXAMPLES_DIR = REPO_ROOT / "events" / "contract-examples"
 EVENTS_DIR = REPO_ROOT / "events"
 
 BatchMaker = Callable[..., bytes]
@@ -49,8 +49,7 @@ def make_batch() -> BatchMaker:
 
 @pytest.fixture
 def examples_dir() -> Path:
-    if not (EXAMPLES_DIR / "LEI-K07-20261120T0915.jsonl").is_file():
-        pytest.skip(f"contract examples not found at {EXAMPLES_DIR}")
+    """The contract's example batches, kept in the project (``events/contract-examples``)."""
     return EXAMPLES_DIR
 
 

@@ -1,8 +1,8 @@
 """A plain per-factor rule, measured beside the model by ``aim evaluate`` as a reference.
 
-Issue 3 compares the model with "a plain per-factor rule": it says such a rule reaches about
-0.45 recall within 72 hours at 1 false red per 1,000 prisoner-days on the scenario AIM will be
-judged on. This module is that kind of rule, written without any of the model's machinery, so
+AIM's detection target is stated against "a plain per-factor rule", said to reach about 0.45
+recall within 72 hours at 1 false red per 1,000 prisoner-days on the scenario AIM is accepted
+on. This module is that kind of rule, written without any of the model's machinery, so
 an evaluation shows whether a gap comes from the model or from the scenario:
 
     every morning (07:00 local), for each prisoner and factor, the factor is *regular* if it

@@ -1,7 +1,7 @@
 """A deterministic simulator of one establishment's kiosk uploads, with ground truth.
 
 ``simulate(spec)`` produces what the kiosks of one prison would upload over a run of
-days (``aim.kiosk-batch/1`` batches, see ``shared/contract/README.md``), together with
+days (``aim.kiosk-batch/1`` batches, see ``docs/contract.md``), together with
 what really happened: which prisoners' routines collapsed and when (``truth``), what
 changed everyone's routine at once (``confounders``) and the roster. It feeds
 ``aim demo``, ``aim evaluate`` and ``make bench``.

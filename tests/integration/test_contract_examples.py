@@ -1,5 +1,5 @@
 """The two contract example batches through the real handlers on moto, with exactly the
-outcome ``../shared/contract/examples/README.md`` describes."""
+outcome ``events/contract-examples/README.md`` describes."""
 
 from __future__ import annotations
 
