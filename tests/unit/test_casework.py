@@ -133,6 +133,16 @@ def test_routine_against_usual_counts_and_the_mean_of_the_days_before() -> None:
     assert len(CHANNELS) > len(series)
 
 
+def test_routine_starts_when_aim_first_saw_the_person() -> None:
+    origin = date(2026, 10, 1)
+    days = np.zeros((60, NF), dtype=np.int16)
+    days[30:, F["phone_call"]] = 3
+    series = routine_against_usual(days, origin, origin + timedelta(days=59), first_day=origin + timedelta(days=30))
+    phone = series[0]
+    assert phone.days[0] == "2026-10-31" and len(phone.days) == 30
+    assert phone.usual[:7] == [None] * 7 and phone.usual[7] == 3.0  # the usual never counts days before
+
+
 def test_outcome_figures_by_wing() -> None:
     from aim.domain.board import AlertRecord
 

@@ -115,7 +115,7 @@ class StateTableBoardReader:
             static_factors=state.static_factors,
             open_alert_id=(state.open_alert or {}).get("alert_id"),
             in_custody=state.in_custody,
-            routine=routine_against_usual(state.days, state.origin, last),
+            routine=routine_against_usual(state.days, state.origin, last, first_day=state.custody_start()),
         )
 
     # --- alerts -----------------------------------------------------------------------------------

@@ -116,27 +116,37 @@ def board_order(rows: list[BoardRow]) -> list[BoardRow]:
 
 
 def routine_against_usual(
-    days: npt.NDArray[np.int16], origin: date, last_day: date, weeks: int = ROUTINE_WEEKS
+    days: npt.NDArray[np.int16],
+    origin: date,
+    last_day: date,
+    weeks: int = ROUTINE_WEEKS,
+    first_day: date | None = None,
 ) -> list[HabitSeries]:
     """Each habit's daily counts for the last ``weeks`` weeks up to ``last_day``, beside the mean of
     the ``USUAL_DAYS`` days before each day (``None`` where fewer than ``MIN_USUAL_DAYS`` are kept).
+    Nothing before ``first_day`` (when AIM first saw the person) is shown or counted in the usual.
     Habits the person never showed in the window are left out."""
     channels = days.astype(np.float64) @ MEMBERSHIP.T  # [H, C]
     end = (last_day - origin).days
     if end < 0:
         return []
     end = min(end, channels.shape[0] - 1)
-    start = max(0, end - weeks * 7 + 1)
+    floor = max(0, (first_day - origin).days) if first_day else 0
+    if floor > end:
+        return []
+    channels = channels.copy()
+    channels[:floor] = np.nan
+    start = max(floor, end - weeks * 7 + 1)
     shown = [origin + timedelta(days=t) for t in range(start, end + 1)]
     out = []
     for c, channel in enumerate(CHANNELS):
         counts = channels[start : end + 1, c]
-        history = channels[max(0, start - USUAL_DAYS) : end + 1, c]
-        if not history.any():
+        history = channels[max(floor, start - USUAL_DAYS) : end + 1, c]
+        if not np.nansum(history):
             continue
         usual: list[float | None] = []
         for t in range(start, end + 1):
-            before = channels[max(0, t - USUAL_DAYS) : t, c]
+            before = channels[max(floor, t - USUAL_DAYS) : t, c]
             usual.append(round(float(before.mean()), 2) if len(before) >= MIN_USUAL_DAYS else None)
         out.append(
             HabitSeries(
