@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from aim.config import load_config
 from aim_local.board_seed import SeededAlert, seed_establishment
 from aim_local.serve import DEMO_PASSWORD, running_server, staff_local
 from aim_local.stack import local_aws
 
+Site = tuple[str, dict[str, list[SeededAlert]]]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
 pytestmark = [
@@ -89,7 +89,7 @@ def axe_violations(page: Any) -> list[str]:
     ]
 
 
-def test_officer_works_an_alert_end_to_end(site: tuple[str, dict[str, list[SeededAlert]]], browser: Any) -> None:
+def test_officer_works_an_alert_end_to_end(site: Site, browser: Any) -> None:
     url, alerts = site
     red = alerts["LEI"][0]
     page = sign_in(browser, url, "lei-officer")
@@ -129,9 +129,7 @@ def test_officer_works_an_alert_end_to_end(site: tuple[str, dict[str, list[Seede
     page.context.close()
 
 
-def test_other_establishment_is_not_found_pages_and_api(
-    site: tuple[str, dict[str, list[SeededAlert]]], browser: Any
-) -> None:
+def test_other_establishment_is_not_found_pages_and_api(site: Site, browser: Any) -> None:
     url, alerts = site
     red = alerts["LEI"][1]
     page = sign_in(browser, url, "mdi-officer")
@@ -146,7 +144,7 @@ def test_other_establishment_is_not_found_pages_and_api(
     page.context.close()
 
 
-def test_no_cookie_no_page(site: tuple[str, dict[str, list[SeededAlert]]], browser: Any) -> None:
+def test_no_cookie_no_page(site: Site, browser: Any) -> None:
     url, alerts = site
     context = browser.new_context()
     page = context.new_page()
@@ -156,7 +154,7 @@ def test_no_cookie_no_page(site: tuple[str, dict[str, list[SeededAlert]]], brows
     context.close()
 
 
-def test_form_without_csrf_token_is_refused(site: tuple[str, dict[str, list[SeededAlert]]], browser: Any) -> None:
+def test_form_without_csrf_token_is_refused(site: Site, browser: Any) -> None:
     url, alerts = site
     red = alerts["LEI"][2]
     page = sign_in(browser, url, "lei-officer")
@@ -175,7 +173,7 @@ def test_form_without_csrf_token_is_refused(site: tuple[str, dict[str, list[Seed
     page.context.close()
 
 
-def test_pages_set_secure_headers_and_cookie_flags(site: tuple[str, dict[str, list[SeededAlert]]], browser: Any) -> None:
+def test_pages_set_secure_headers_and_cookie_flags(site: Site, browser: Any) -> None:
     url, _ = site
     context = browser.new_context()
     page = context.new_page()
@@ -192,7 +190,7 @@ def test_pages_set_secure_headers_and_cookie_flags(site: tuple[str, dict[str, li
     context.close()
 
 
-def test_wrong_password_shows_an_error(site: tuple[str, dict[str, list[SeededAlert]]], browser: Any) -> None:
+def test_wrong_password_shows_an_error(site: Site, browser: Any) -> None:
     url, _ = site
     context = browser.new_context()
     page = context.new_page()
@@ -204,9 +202,7 @@ def test_wrong_password_shows_an_error(site: tuple[str, dict[str, list[SeededAle
     context.close()
 
 
-def test_every_page_has_no_serious_accessibility_violations(
-    site: tuple[str, dict[str, list[SeededAlert]]], browser: Any
-) -> None:
+def test_every_page_has_no_serious_accessibility_violations(site: Site, browser: Any) -> None:
     url, alerts = site
     red = alerts["LEI"][0]
     context = browser.new_context()
@@ -240,7 +236,7 @@ def test_every_page_has_no_serious_accessibility_violations(
     assert {k: v for k, v in found.items() if v} == {}
 
 
-def test_board_on_a_phone(site: tuple[str, dict[str, list[SeededAlert]]], browser: Any) -> None:
+def test_board_on_a_phone(site: Site, browser: Any) -> None:
     url, _ = site
     page = sign_in(browser, url, "lei-officer", viewport={"width": 375, "height": 740})
     width = page.evaluate("document.documentElement.scrollWidth")
