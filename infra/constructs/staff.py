@@ -95,16 +95,16 @@ class Staff(Construct):
             refresh_token_validity=Duration.hours(8),
             enable_token_revocation=True,
         )
-        self.groups = {}
+        self.groups: dict[str, cognito.CfnUserPoolGroup] = {}
         for est in establishments:
-            for role in ROLES:
-                name = f"{est}-{role}"
+            for role_name in ROLES:
+                name = f"{est}-{role_name}"
                 self.groups[name] = cognito.CfnUserPoolGroup(
                     self,
-                    f"Group{est}{role.capitalize()}",
+                    f"Group{est}{role_name.capitalize()}",
                     user_pool_id=self.user_pool.user_pool_id,
                     group_name=name,
-                    description=f"AIM {role}s of {est}",
+                    description=f"AIM {role_name}s of {est}",
                 )
         issuer = f"https://cognito-idp.{Aws.REGION}.amazonaws.com/{self.user_pool.user_pool_id}"
 

@@ -13,7 +13,7 @@ from aim.config import AimConfig
 from aim.domain.alerts import ALERT_SCHEMA, alert_id_for
 from aim.domain.features import NF, F
 from aim.domain.prisoner import PrisonerState
-from aim.service.scoring_run import alert_partition, horizon
+from aim.service.scoring_run import META_SK, alert_partition, control_partition, horizon
 
 WINGS = "ABCD"
 
@@ -141,6 +141,14 @@ def seed_establishment(
             )
             alerts.append(SeededAlert(alert_id, establishment, pid))
         items.append(s.to_item())
+    # The run's marker, as every scoring run that changed anything writes it after the states.
+    items.append(
+        {
+            "pk": control_partition(establishment),
+            "sk": META_SK,
+            "m": json.dumps({"judged_day": judged.isoformat(), "seed": seed}),
+        }
+    )
     rows = [{"PutRequest": {"Item": {k: ser.serialize(v) for k, v in item.items()}}} for item in items]
     for start in range(0, len(rows), 25):
         store_client.batch_write_item(RequestItems={table: rows[start : start + 25]})

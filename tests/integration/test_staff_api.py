@@ -397,3 +397,30 @@ def test_officer_cannot_read_the_audit_trail(api: Api) -> None:
     alert = api.alerts["LEI"][0]
     status, _ = api.call("GET", f"/api/prisoners/LEI/{alert.prisoner_id}/audit")
     assert status == 403
+
+
+def test_board_is_read_again_once_a_scoring_run_changed_something(api: Api) -> None:
+    """The board keeps what it read while the scorer's run marker is the same."""
+    import json as _json
+
+    from aim.domain.prisoner import PrisonerState
+    from aim.service.scoring_run import META_SK, control_partition, horizon
+
+    ddb = api.staff.local.clients["dynamodb"]
+    table = api.staff.local.resources["state_table"]
+    green = api.call("GET", "/api/establishments/LEI/board")[1]["prisoners"][-1]
+    item = ddb.get_item(TableName=table, Key={"pk": {"S": "LEI"}, "sk": {"S": f"P#{green['prisoner_id']}"}})["Item"]
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    plain = {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
+    state = PrisonerState.from_item(plain, horizon(api.staff.local.config))
+    state.light = "amber"
+    ddb.put_item(TableName=table, Item={k: TypeSerializer().serialize(v) for k, v in state.to_item().items()})
+    unchanged = api.call("GET", "/api/establishments/LEI/board")[1]["prisoners"]
+    assert next(r for r in unchanged if r["prisoner_id"] == green["prisoner_id"])["light"] == "green"
+    ddb.put_item(
+        TableName=table,
+        Item={"pk": {"S": control_partition("LEI")}, "sk": {"S": META_SK}, "m": {"S": _json.dumps({"run": 2})}},
+    )
+    changed = api.call("GET", "/api/establishments/LEI/board")[1]["prisoners"]
+    assert next(r for r in changed if r["prisoner_id"] == green["prisoner_id"])["light"] == "amber"

@@ -5,12 +5,17 @@ Layout read here (written by ``aim.service.scoring_run``):
 - ``pk = {EST}``, ``sk = P#{prison number}``: one ``PrisonerState`` item (``light``, ``origin``,
   compressed ``days``, and the JSON ``s`` with profile, score, reasons, static factors, open alert).
 - ``pk = {EST}#ALERT``, ``sk = {alert id}``: the ``aim.alert/1`` message of every alert raised.
+- ``pk = {EST}#RUN``, ``sk = ~META``: written by every scoring run that changed anything, after
+  the states it wrote.
 
-The board reads only ``light`` and ``s`` (never the day vectors); a prisoner's page reads one item.
+The board reads only ``light`` and ``s`` (never the day vectors), and keeps what it read while the
+run marker stays the same: one small GetItem instead of re-reading every prisoner when nothing
+was scored since. A prisoner's page reads one item.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -21,6 +26,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from aim.adapters.aws import client as aws_client
 from aim.domain.board import AlertRecord, BoardRow, PrisonerView, routine_against_usual
 from aim.domain.prisoner import PrisonerState
+from aim.service.scoring_run import META_SK, control_partition
 
 _DESER = TypeDeserializer()
 BATCH_GET_LIMIT = 100
@@ -39,6 +45,7 @@ class StateTableBoardReader:
         self.table = table
         self.horizon = horizon
         self._client = client
+        self._boards: dict[str, tuple[str, list[BoardRow]]] = {}  # establishment -> (run marker, rows)
 
     @property
     def client(self) -> Any:
@@ -58,7 +65,28 @@ class StateTableBoardReader:
             kwargs["ExclusiveStartKey"] = last
 
     # --- board ------------------------------------------------------------------------------------
+    def _run_marker(self, establishment: str) -> str | None:
+        response = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": control_partition(establishment)}, "sk": {"S": META_SK}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if not item:
+            return None
+        return hashlib.sha256(json.dumps(item, sort_keys=True, default=str).encode()).hexdigest()
+
     def board(self, establishment: str) -> list[BoardRow]:
+        marker = self._run_marker(establishment)
+        cached = self._boards.get(establishment)
+        if marker is not None and cached is not None and cached[0] == marker:
+            return list(cached[1])
+        rows = self._read_board(establishment)
+        if marker is not None:
+            self._boards[establishment] = (marker, rows)
+        return list(rows)
+
+    def _read_board(self, establishment: str) -> list[BoardRow]:
         items = self._query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
             ExpressionAttributeValues={":pk": {"S": establishment}, ":p": {"S": "P#"}},

@@ -55,7 +55,7 @@ class TokenVerifier:
                 issuer=s.issuer,
                 audience=s.audience if s.audience_claim == "aud" else None,
                 leeway=LEEWAY_SECONDS,
-                options=options,
+                options=options,  # type: ignore[arg-type]
             )
         except (jwt.PyJWTError, ValueError) as exc:
             raise InvalidTokenError(type(exc).__name__) from exc
