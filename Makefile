@@ -47,7 +47,7 @@ build: code layer ## build the Lambda code asset and dependency layer under .bui
 
 # The board pages' static assets (GOV.UK and MoJ Frontend, pinned in package.json) go into
 # shared/aim/web/static, so they ship with the staff function's code.
-.PHONY: assets browser serve
+.PHONY: assets browser serve screenshots bench-staff
 assets: $(VENV_STAMP) $(NODE_STAMP) ## build the board pages' static assets into shared/aim/web/static
 	$(BIN)/python -m aim_local.assets
 
@@ -56,6 +56,12 @@ browser: ## install Debian's chromium for the browser tests (needs root; apt-get
 	@command -v chromium >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 		else echo "The browser tests need Chromium: run 'sudo apt-get install -y chromium'"; fi; }
+
+screenshots: $(VENV_STAMP) assets browser ## the board's screenshots in docs/images, made by the browser test
+	AIM_SCREENSHOTS=docs/images $(BIN)/python -m pytest -q tests/e2e/test_board_browser.py
+
+bench-staff: $(VENV_STAMP) ## staff API server time: board of 1,500 prisoners and prisoner page, p50/p95
+	$(BIN)/python -m aim_lab.bench_staff
 
 serve: $(VENV_STAMP) assets ## the board and staff API on http://127.0.0.1:8080 over the local demo
 	$(BIN)/aim serve

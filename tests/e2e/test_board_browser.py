@@ -6,6 +6,7 @@ browser download is not used.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import urllib.request
@@ -21,7 +22,9 @@ from aim_local.stack import local_aws
 
 Site = tuple[str, dict[str, list[SeededAlert]]]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
+ROOT = Path(__file__).resolve().parents[2]
+# `make screenshots` sets AIM_SCREENSHOTS=docs/images; otherwise they go to out/ (not tracked).
+SCREENSHOTS = ROOT / os.environ.get("AIM_SCREENSHOTS", "out/screenshots")
 pytestmark = [
     pytest.mark.xdist_group("staff"),
     pytest.mark.filterwarnings("ignore:No application metrics to publish"),
