@@ -246,3 +246,14 @@ def test_board_on_a_phone(site: Site, browser: Any) -> None:
     assert width <= 375 + 1  # no sideways scrolling
     page.screenshot(path=str(SCREENSHOTS / "board-phone.png"), full_page=False)
     page.context.close()
+
+
+def test_unknown_page_is_an_html_404_and_unknown_api_path_json(site: Site, browser: Any) -> None:
+    url, _ = site
+    context = browser.new_context()
+    page = context.new_page()
+    response = page.goto(url + "/no-such-page")
+    assert response.status == 404 and page.get_by_role("heading", name="Page not found").is_visible()
+    api = context.request.get(url + "/api/no-such-thing")
+    assert api.status == 404 and api.json() == {"message": "Not found"}
+    context.close()

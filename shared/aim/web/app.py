@@ -178,13 +178,16 @@ def build_app(wiring: Wiring) -> APIGatewayRestResolver:
         who = bearer_principal()
         return json_response(200, service.close(who, alert_id, client_address()).to_json())
 
-    from aim.web.pages import register_pages
+    from aim.web.pages import not_found_page, register_pages, stage_prefix
 
     register_pages(app, wiring)
 
     @app.not_found
     def _nothing(exc: Exception) -> Response[str]:
-        return json_response(404, {"message": "Not found"})
+        if app.current_event.path.startswith("/api/"):
+            return json_response(404, {"message": "Not found"})
+        event = app.current_event
+        return not_found_page(stage_prefix(str(event.request_context.path or ""), event.path))
 
     return app
 

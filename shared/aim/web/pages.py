@@ -95,6 +95,21 @@ def environment() -> Environment:
     return env
 
 
+def stage_prefix(seen_path: str, path: str) -> str:
+    """The stage prefix the browser sees (``/prod`` on an API Gateway stage URL, else empty)."""
+    return seen_path[: -len(path)] if seen_path.endswith(path) and seen_path != path else ""
+
+
+def not_found_page(base: str) -> Response[str]:
+    nonce = security.new_nonce()
+    html = (
+        environment()
+        .get_template("error.html")
+        .render(base=base, cspNonce=nonce, title="Page not found", message="Page not found.", who=None)
+    )
+    return Response(404, "text/html; charset=utf-8", html, headers=security.page_headers(nonce))
+
+
 class SignInRequiredError(Exception):
     """No session, or one that no longer verifies: the page sends the browser to sign in."""
 
@@ -106,10 +121,7 @@ def register_pages(app: APIGatewayRestResolver, wiring: Any) -> None:
 
     # --- request helpers ------------------------------------------------------------------------
     def base() -> str:
-        """The stage prefix the browser sees (``/prod`` on an API Gateway stage URL, else empty)."""
-        seen = str(app.current_event.request_context.path or "")
-        path = app.current_event.path
-        return seen[: -len(path)] if seen.endswith(path) and seen != path else ""
+        return stage_prefix(str(app.current_event.request_context.path or ""), app.current_event.path)
 
     def cookies() -> dict[str, str]:
         out: dict[str, str] = {}
