@@ -424,3 +424,20 @@ def test_board_is_read_again_once_a_scoring_run_changed_something(api: Api) -> N
     )
     changed = api.call("GET", "/api/establishments/LEI/board")[1]["prisoners"]
     assert next(r for r in changed if r["prisoner_id"] == green["prisoner_id"])["light"] == "amber"
+
+
+def test_pages_under_an_api_gateway_stage_link_and_redirect_within_it(api: Api) -> None:
+    """On the stage URL (https://.../prod/...) every link, asset and redirect keeps the /prod prefix."""
+    token = api.token("lei-officer")
+    event = api_event("GET", "/establishments/LEI", {"Cookie": f"aim-session={token}"}, b"")
+    event["requestContext"]["path"] = "/prod/establishments/LEI"
+    page = api.staff.call(event)
+    assert page["statusCode"] == 200
+    assert 'href="/prod/assets/govuk-frontend.min.css"' in page["body"]
+    assert 'href="/prod/prisoners/LEI/' in page["body"]
+    anonymous = api_event("GET", "/establishments/LEI", {}, b"")
+    anonymous["requestContext"]["path"] = "/prod/establishments/LEI"
+    redirect = api.staff.call(anonymous)
+    assert redirect["statusCode"] == 303
+    location = (redirect.get("headers") or {}).get("Location") or redirect["multiValueHeaders"]["Location"][0]
+    assert location.startswith("/prod/sign-in?next=")
