@@ -45,8 +45,29 @@ $(NODE_STAMP): package.json package-lock.json
 # --- Lambda assets (Docker-free) ------------------------------------------------------
 build: code layer ## build the Lambda code asset and dependency layer under .build/
 
+# The board pages' static assets (GOV.UK and MoJ Frontend, pinned in package.json) go into
+# shared/aim/web/static, so they ship with the staff function's code.
+.PHONY: assets browser serve screenshots bench-staff
+assets: $(VENV_STAMP) $(NODE_STAMP) ## build the board pages' static assets into shared/aim/web/static
+	$(BIN)/python -m aim_local.assets
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+browser: ## install Debian's chromium for the browser tests (needs root; apt-get)
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else echo "The browser tests need Chromium: run 'sudo apt-get install -y chromium'"; fi; }
+
+screenshots: $(VENV_STAMP) assets browser ## the board's screenshots in docs/images, made by the browser test
+	AIM_SCREENSHOTS=docs/images $(BIN)/python -m pytest -q tests/e2e/test_board_browser.py
+
+bench-staff: $(VENV_STAMP) ## staff API server time: board of 1,500 prisoners and prisoner page, p50/p95
+	$(BIN)/python -m aim_lab.bench_staff
+
+serve: $(VENV_STAMP) assets ## the board and staff API on http://127.0.0.1:8080 over the local demo
+	$(BIN)/aim serve
+
 # The asset is the runtime package and the handlers, nothing else (tests/infra/test_infra_asset.py).
-code: ## copy functions/ and shared/aim into .build/code (always fresh)
+code: assets ## copy functions/ and shared/aim into .build/code (always fresh)
 	rm -rf $(CODE_DIR)
 	mkdir -p $(CODE_DIR)
 	cp -R functions $(CODE_DIR)/functions
@@ -91,7 +112,7 @@ $(CHECKOV_STAMP):
 
 checkov-venv: $(CHECKOV_STAMP) ## checkov in its own venv (it pins an older boto3 than the project)
 
-test: $(VENV_STAMP) build $(CHECKOV_STAMP) ## all tests except -m slow, 2 workers
+test: $(VENV_STAMP) build browser $(CHECKOV_STAMP) ## all tests except -m slow, 2 workers
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow" tests
 
 test-infra: $(VENV_STAMP) build ## only the CDK assertion and cdk-nag tests

@@ -37,6 +37,7 @@ INGEST: Final = "Ingest"
 SCORING: Final = "Scoring"
 OPERATIONS: Final = "Operations"
 KIOSK_ACCESS: Final = "KioskAccess"
+STAFF: Final = "Staff"  # board pages, staff API, user pool, case and audit tables
 
 # --- resource ids -----------------------------------------------------------------------
 ACTIVITY_TABLE: Final = "ActivityTable"

@@ -19,6 +19,7 @@ from infra.constructs.ingest import Ingest
 from infra.constructs.kiosk_access import KioskAccess
 from infra.constructs.operations import Operations
 from infra.constructs.scoring import Scoring
+from infra.constructs.staff import Staff
 from infra.constructs.storage import Storage
 
 
@@ -98,6 +99,15 @@ class AimStack(Stack):
             alerting=self.alerting,
             operator_emails=operator_emails,
             sms_spend_alarm_usd=sms_spend_alarm_usd,
+        )
+
+        self.staff = Staff(
+            self,
+            c.STAFF,
+            runtime=runtime,
+            storage=self.storage,
+            establishments=config.establishments,
+            alarm_topic=self.operations.topic,
         )
 
         CfnOutput(self, "IngestBucketName", value=self.ingest.bucket.bucket_name)

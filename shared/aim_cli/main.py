@@ -147,6 +147,18 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return run_reconcile(args)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aim_lab.serve_demo import run_serve
+
+    return run_serve(args)
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from aim_lab.serve_demo import run_token
+
+    return run_token(args)
+
+
 def _ceiling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None, help="AIM config file (default: built-in defaults)")
     parser.add_argument("--test-seeds", default="1-3", help="held-out seeds of each kind (default 1-3)")
@@ -247,6 +259,17 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--dlq-url", required=True)
     rc.add_argument("--grace-minutes", type=int_in(0), default=60)
     rc.set_defaults(func=cmd_reconcile)
+
+    sv = sub.add_parser("serve", help="the board and staff API on 127.0.0.1 over the local stack (demo or DIR)")
+    sv.add_argument("dir", nargs="?", help="kiosk batches to replay first (default: the demo establishment)")
+    sv.add_argument("--port", type=int, default=8080)
+    sv.add_argument("--config", help="AIM config JSON (default: built-in defaults)")
+    sv.set_defaults(func=cmd_serve)
+
+    tk = sub.add_parser("token", help="print a bearer token for a demo user of a running aim serve")
+    tk.add_argument("user")
+    tk.add_argument("--url", required=True, help="the URL aim serve printed, e.g. http://127.0.0.1:8080")
+    tk.set_defaults(func=cmd_token)
 
     bench = sub.add_parser("bench", help="measure throughput, round trips, backtest speed, cold start")
     bench.add_argument("--quick", action="store_true")

@@ -280,7 +280,7 @@ def test_every_data_store_has_its_own_rotating_key(synthesized: Synthesized) -> 
     sse = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
     used.append(_ref_or_getatt(sse["KMSMasterKeyID"]))
 
-    assert len(used) == 2 + 4 + 2 + 1
+    assert len(used) == 4 + 4 + 2 + 1  # tables (activity, state, case, audit), queues, topics, bucket
     assert len(set(used)) == len(used), "two data stores share a key"
 
 

@@ -1,0 +1,184 @@
+"""``BoardReader`` over the scorer's StateTable.
+
+Layout read here (written by ``aim.service.scoring_run``):
+
+- ``pk = {EST}``, ``sk = P#{prison number}``: one ``PrisonerState`` item (``light``, ``origin``,
+  compressed ``days``, and the JSON ``s`` with profile, score, reasons, static factors, open alert).
+- ``pk = {EST}#ALERT``, ``sk = {alert id}``: the ``aim.alert/1`` message of every alert raised.
+- ``pk = {EST}#RUN``, ``sk = ~META``: written by every scoring run that changed anything, after
+  the states it wrote.
+
+The board reads only ``light`` and ``s`` (never the day vectors), and keeps what it read while the
+run marker stays the same: one small GetItem instead of re-reading every prisoner when nothing
+was scored since. A prisoner's page reads one item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from aim.adapters.aws import client as aws_client
+from aim.domain.board import AlertRecord, BoardRow, PrisonerView, routine_against_usual
+from aim.domain.prisoner import PrisonerState
+from aim.service.scoring_run import META_SK, control_partition
+
+_DESER = TypeDeserializer()
+BATCH_GET_LIMIT = 100
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _DESER.deserialize(v) for k, v in item.items()}
+
+
+def _in_custody(movement: list[Any] | None) -> bool:
+    return movement is None or movement[0] == "reception"
+
+
+class StateTableBoardReader:
+    def __init__(self, table: str, horizon: int, client: Any | None = None) -> None:
+        self.table = table
+        self.horizon = horizon
+        self._client = client
+        self._boards: dict[str, tuple[str, list[BoardRow]]] = {}  # establishment -> (run marker, rows)
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws_client("dynamodb")
+        return self._client
+
+    def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
+        kwargs = {"TableName": self.table, **kwargs}
+        items: list[dict[str, Any]] = []
+        while True:
+            response = self.client.query(**kwargs)
+            items.extend(response.get("Items", []))
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return items
+            kwargs["ExclusiveStartKey"] = last
+
+    # --- board ------------------------------------------------------------------------------------
+    def _run_marker(self, establishment: str) -> str | None:
+        response = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": control_partition(establishment)}, "sk": {"S": META_SK}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if not item:
+            return None
+        return hashlib.sha256(json.dumps(item, sort_keys=True, default=str).encode()).hexdigest()
+
+    def board(self, establishment: str) -> list[BoardRow]:
+        marker = self._run_marker(establishment)
+        cached = self._boards.get(establishment)
+        if marker is not None and cached is not None and cached[0] == marker:
+            return list(cached[1])
+        rows = self._read_board(establishment)
+        if marker is not None:
+            self._boards[establishment] = (marker, rows)
+        return list(rows)
+
+    def _read_board(self, establishment: str) -> list[BoardRow]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues={":pk": {"S": establishment}, ":p": {"S": "P#"}},
+            ProjectionExpression="sk, #l, s",
+            ExpressionAttributeNames={"#l": "light"},
+        )
+        rows = []
+        for item in items:
+            small = json.loads(item["s"]["S"])
+            if not _in_custody(small.get("movement")):
+                continue
+            location = (small.get("profile") or {}).get("location")
+            loc = str(location[0]) if location else None
+            open_alert = small.get("open_alert") or {}
+            rows.append(
+                BoardRow(
+                    prisoner_id=item["sk"]["S"][2:],
+                    wing=loc.split("-")[0] if loc else "?",
+                    location=loc,
+                    light=item.get("light", {}).get("S", "insufficient"),
+                    score=float(small.get("score") or 0.0),
+                    since=small.get("light_since"),
+                    open_alert_id=open_alert.get("alert_id"),
+                )
+            )
+        return rows
+
+    # --- one prisoner -----------------------------------------------------------------------------
+    def prisoner(self, establishment: str, prisoner_id: str) -> PrisonerView | None:
+        response = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": establishment}, "sk": {"S": f"P#{prisoner_id}"}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if not item:
+            return None
+        state = PrisonerState.from_item(_plain(item), self.horizon)
+        last = (
+            date.fromisoformat(state.judged_day)
+            if state.judged_day
+            else state.origin + timedelta(days=state.days.shape[0] - 1)
+        )
+        return PrisonerView(
+            establishment=establishment,
+            prisoner_id=state.prisoner_id,
+            wing=state.wing,
+            location=state.location,
+            light=state.light,
+            score=state.score,
+            since=state.light_since,
+            judged_day=state.judged_day,
+            reasons=state.reasons,
+            static_factors=state.static_factors,
+            open_alert_id=(state.open_alert or {}).get("alert_id"),
+            in_custody=state.in_custody,
+            routine=routine_against_usual(state.days, state.origin, last, first_day=state.custody_start()),
+        )
+
+    # --- alerts -----------------------------------------------------------------------------------
+    def alert(self, establishments: Sequence[str], alert_id: str) -> AlertRecord | None:
+        if not establishments:
+            return None
+        keys = [{"pk": {"S": f"{est}#ALERT"}, "sk": {"S": alert_id}} for est in establishments][:BATCH_GET_LIMIT]
+        request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+        found: list[dict[str, Any]] = []
+        while request:
+            response = self.client.batch_get_item(RequestItems=request)
+            found.extend(response.get("Responses", {}).get(self.table, []))
+            request = response.get("UnprocessedKeys") or {}
+        for item in found:
+            record = AlertRecord.from_message(json.loads(item["message"]["S"]))
+            if record.establishment in establishments and record.alert_id == alert_id:
+                return record
+        return None
+
+    def _alerts(self, establishment: str, prisoner_id: str | None = None) -> list[AlertRecord]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"{establishment}#ALERT"}},
+        }
+        if prisoner_id:
+            kwargs["FilterExpression"] = "contains(message, :pid)"
+            kwargs["ExpressionAttributeValues"][":pid"] = {"S": f'"prisoner_id":"{prisoner_id}"'}
+        records = [AlertRecord.from_message(json.loads(i["message"]["S"])) for i in self._query(**kwargs)]
+        return [r for r in records if prisoner_id is None or r.prisoner_id == prisoner_id]
+
+    def alerts_for_prisoner(self, establishment: str, prisoner_id: str) -> list[AlertRecord]:
+        return self._alerts(establishment, prisoner_id)
+
+    def alerts_raised(self, establishment: str, start: datetime, end: datetime) -> list[AlertRecord]:
+        return [r for r in self._alerts(establishment) if start <= datetime.fromisoformat(r.raised_at) < end]
+
+
+__all__ = ["StateTableBoardReader"]

@@ -1,0 +1,443 @@
+"""The staff API (contract section 4) on the embedded local AWS, through the function's handler.
+
+Tokens are real: moto's Cognito signs them (RS256) and the function verifies them against the
+pool's JWKS served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import jwt
+import pytest
+from aim.config import load_config
+from aim_local.board_seed import SeededAlert, seed_establishment
+from aim_local.serve import StaffLocal, api_event, staff_local
+from aim_local.stack import local_aws
+
+pytestmark = [
+    pytest.mark.xdist_group("staff"),
+    pytest.mark.filterwarnings("ignore:No application metrics to publish"),
+]
+
+INTERVENTION = {"action": "welfare_check", "engaged": True, "outcome": "support_given", "useful": "yes"}
+
+
+class Api:
+    def __init__(self, staff: StaffLocal, alerts: dict[str, list[SeededAlert]]) -> None:
+        self.staff = staff
+        self.alerts = alerts
+        self._tokens: dict[str, str] = {}
+        self._next = 0
+
+    def token(self, user: str) -> str:
+        if user not in self._tokens:
+            self._tokens[user] = self.staff.token(user)
+        return self._tokens[user]
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        user: str | None = "lei-officer",
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        h = dict(headers or {})
+        if user:
+            h["Authorization"] = f"Bearer {self.token(user)}"
+        raw = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        if raw:
+            h["Content-Type"] = "application/json"
+        result = self.staff.call(api_event(method, path, h, raw, source_ip="10.1.2.3"))
+        text = result.get("body") or ""
+        try:
+            return int(result["statusCode"]), json.loads(text)
+        except json.JSONDecodeError:
+            return int(result["statusCode"]), text
+
+    def fresh_alert(self, est: str = "LEI") -> SeededAlert:
+        """An alert no other test has touched."""
+        alert = self.alerts[est][self._next]
+        self._next += 1
+        return alert
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[Api]:
+    config = load_config().model_copy(update={"establishments": ["LEI", "MDI"]})
+    with local_aws(config) as local:
+        table = local.resources["state_table"]
+        alerts = {
+            "LEI": seed_establishment(local.clients["dynamodb"], table, "LEI", config, 40, reds=14),
+            "MDI": seed_establishment(local.clients["dynamodb"], table, "MDI", config, 10, reds=2, seed=2),
+        }
+        with staff_local(local) as staff:
+            yield Api(staff, alerts)
+
+
+# --- 401 / 403 / 404 ------------------------------------------------------------------------------
+def test_no_token_is_401(api: Api) -> None:
+    status, body = api.call("GET", "/api/establishments/LEI/board", user=None)
+    assert status == 401
+    assert body == {"message": "Unauthorized"}
+
+
+@pytest.mark.parametrize("token", ["not-a-jwt", "Bearer", ""])
+def test_malformed_token_is_401(api: Api, token: str) -> None:
+    status, _ = api.call(
+        "GET", "/api/establishments/LEI/board", user=None, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert status == 401
+
+
+def test_token_signed_by_another_key_is_401(api: Api) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    real = jwt.decode(api.token("lei-officer"), options={"verify_signature": False})
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode(real, key, algorithm="RS256", headers={"kid": "dummy"})
+    status, _ = api.call(
+        "GET", "/api/establishments/LEI/board", user=None, headers={"Authorization": f"Bearer {forged}"}
+    )
+    assert status == 401
+
+
+def test_expired_token_is_401(api: Api) -> None:
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    pool = cognitoidp_backends["123456789012"]["eu-west-2"].user_pools[api.staff.user_pool_id]
+    token, _ = pool.create_jwt(
+        api.staff.client_id, "lei-officer", "access", expires_in=-120, extra_data={"cognito:groups": ["LEI-officer"]}
+    )
+    status, _ = api.call(
+        "GET", "/api/establishments/LEI/board", user=None, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert status == 401
+
+
+def test_token_for_another_client_is_401(api: Api) -> None:
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    pool = cognitoidp_backends["123456789012"]["eu-west-2"].user_pools[api.staff.user_pool_id]
+    token, _ = pool.create_jwt(
+        "some-other-app", "lei-officer", "access", extra_data={"cognito:groups": ["LEI-officer"]}
+    )
+    status, _ = api.call(
+        "GET", "/api/establishments/LEI/board", user=None, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert status == 401
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/establishments/LEI/board",
+        "/api/prisoners/LEI/{pid}",
+        "/api/alerts/{alert}",
+        "/api/establishments/LEI/outcomes?from=2026-11-01&to=2026-12-31",
+    ],
+)
+def test_outside_caseload_is_404_with_nothing_of_it(api: Api, path: str) -> None:
+    alert = api.alerts["LEI"][-1]
+    status, body = api.call("GET", path.format(pid=alert.prisoner_id, alert=alert.alert_id), user="mdi-officer")
+    assert status == 404
+    assert body == {"message": "Not found"}
+
+
+@pytest.mark.parametrize("action", ["acknowledge", "close", "interventions"])
+def test_changes_outside_caseload_are_404_and_change_nothing(api: Api, action: str) -> None:
+    alert = api.alerts["LEI"][-1]
+    status, body = api.call("POST", f"/api/alerts/{alert.alert_id}/{action}", user="mdi-officer", body=INTERVENTION)
+    assert status == 404
+    assert alert.prisoner_id not in json.dumps(body)
+    _, seen = api.call("GET", f"/api/alerts/{alert.alert_id}", user="lei-governor")
+    assert seen["status"] == "open"
+
+
+def test_governor_cannot_acknowledge_403(api: Api) -> None:
+    alert = api.alerts["LEI"][-2]
+    status, _ = api.call("POST", f"/api/alerts/{alert.alert_id}/acknowledge", user="lei-governor")
+    assert status == 403
+
+
+def test_officer_cannot_read_outcomes_403(api: Api) -> None:
+    status, _ = api.call("GET", "/api/establishments/LEI/outcomes?from=2026-11-01&to=2026-12-31")
+    assert status == 403
+
+
+# --- reads -----------------------------------------------------------------------------------------
+def test_board_lists_everyone_in_custody_reds_first(api: Api) -> None:
+    status, body = api.call("GET", "/api/establishments/LEI/board")
+    assert status == 200
+    rows = body["prisoners"]
+    assert len(rows) == 40
+    assert set(rows[0]) == {"prisoner_id", "wing", "location", "light", "score", "since", "open_alert_id"}
+    assert rows[0]["light"] == "red" and rows[0]["open_alert_id"]
+    assert [r["light"] for r in rows].index("green") > [r["light"] for r in rows].index("insufficient")
+    assert {r["light"] for r in rows} == {"red", "amber", "green", "insufficient"}
+
+
+def test_prisoner_detail_has_light_reasons_factors_routine_and_alerts_and_is_audited(api: Api) -> None:
+    alert = api.alerts["LEI"][1]
+    status, body = api.call("GET", f"/api/prisoners/LEI/{alert.prisoner_id}")
+    assert status == 200
+    assert body["light"] == "red"
+    assert body["reasons"][0]["text"].startswith("Phone calls and credit stopped")
+    assert "static_factors" in body
+    phone = next(h for h in body["routine"] if h["signal"] == "phone")
+    assert len(phone["days"]) == 42 and phone["counts"][-10:] == [0] * 10
+    assert phone["usual"][-1] > 0
+    assert [a["alert_id"] for a in body["alerts"]] == [alert.alert_id]
+    status, trail = api.call("GET", f"/api/prisoners/LEI/{alert.prisoner_id}/audit", user="lei-governor")
+    assert status == 200
+    views = [e for e in trail["entries"] if e["action"] == "prisoner.view" and e["user"] == "lei-officer"]
+    assert views and views[0]["client_address"] == "10.1.2.3"
+
+
+def test_unknown_prisoner_is_404(api: Api) -> None:
+    status, _ = api.call("GET", "/api/prisoners/LEI/Z9999ZZ")
+    assert status == 404
+
+
+def test_alert_has_contract_fields_and_status(api: Api) -> None:
+    alert = api.fresh_alert()
+    status, body = api.call("GET", f"/api/alerts/{alert.alert_id}")
+    assert status == 200
+    for name in ("schema", "alert_id", "level", "establishment", "prisoner_id", "raised_at", "reasons"):
+        assert name in body
+    assert body["status"] == "open" and body["acknowledged_by"] is None and body["interventions"] == []
+
+
+# --- lifecycle -------------------------------------------------------------------------------------
+def test_acknowledge_takes_the_alert_and_repeating_changes_nothing(api: Api) -> None:
+    alert = api.fresh_alert()
+    status, first = api.call("POST", f"/api/alerts/{alert.alert_id}/acknowledge")
+    assert status == 200 and first["status"] == "acknowledged" and first["acknowledged_by"] == "lei-officer"
+    status, again = api.call("POST", f"/api/alerts/{alert.alert_id}/acknowledge")
+    assert status == 200 and again["acknowledged_at"] == first["acknowledged_at"]
+
+
+def test_intervention_201_with_stored_record_who_and_when_from_token_and_clock(api: Api) -> None:
+    alert = api.fresh_alert()
+    body = {**INTERVENTION, "note": "Spoke at the door.", "next_review": "2026-12-10"}
+    status, stored = api.call("POST", f"/api/alerts/{alert.alert_id}/interventions", body=body)
+    assert status == 201
+    assert stored["recorded_by"] == "lei-officer" and stored["action"] == "welfare_check"
+    assert stored["next_review"] == "2026-12-10" and stored["intervention_id"]
+    _, seen = api.call("GET", f"/api/alerts/{alert.alert_id}")
+    assert [i["intervention_id"] for i in seen["interventions"]] == [stored["intervention_id"]]
+    assert seen["status"] == "acknowledged"  # recording takes an open alert
+
+
+def test_who_in_the_body_is_refused_not_believed(api: Api) -> None:
+    alert = api.fresh_alert()
+    status, body = api.call(
+        "POST", f"/api/alerts/{alert.alert_id}/interventions", body={**INTERVENTION, "recorded_by": "someone-else"}
+    )
+    assert status == 422
+    assert [e["field"] for e in body["errors"]] == ["recorded_by"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"action": "hug"}, "action"),
+        ({"engaged": "maybe"}, "engaged"),
+        ({"outcome": None}, "outcome"),
+        ({"useful": "very"}, "useful"),
+        ({"note": "x" * 1001}, "note"),
+        ({"next_review": "tomorrow"}, "next_review"),
+    ],
+)
+def test_bad_field_is_422_naming_it(api: Api, change: dict[str, Any], field: str) -> None:
+    alert = api.alerts["LEI"][-3]
+    status, body = api.call("POST", f"/api/alerts/{alert.alert_id}/interventions", body={**INTERVENTION, **change})
+    assert status == 422
+    assert field in [e["field"] for e in body["errors"]]
+
+
+def test_missing_field_is_422_naming_it(api: Api) -> None:
+    alert = api.alerts["LEI"][-3]
+    body = {k: v for k, v in INTERVENTION.items() if k != "useful"}
+    status, answer = api.call("POST", f"/api/alerts/{alert.alert_id}/interventions", body=body)
+    assert status == 422 and [e["field"] for e in answer["errors"]] == ["useful"]
+
+
+def test_idempotency_key_repeats_give_one_intervention(api: Api) -> None:
+    alert = api.fresh_alert()
+    path = f"/api/alerts/{alert.alert_id}/interventions"
+    s1, a = api.call("POST", path, body=INTERVENTION, headers={"Idempotency-Key": "k-1"})
+    s2, b = api.call("POST", path, body=INTERVENTION, headers={"Idempotency-Key": "k-1"})
+    assert (s1, s2) == (201, 200) and a["intervention_id"] == b["intervention_id"]
+    _, seen = api.call("GET", f"/api/alerts/{alert.alert_id}")
+    assert len(seen["interventions"]) == 1
+
+
+def test_close_needs_an_intervention_then_closes(api: Api) -> None:
+    alert = api.fresh_alert()
+    status, body = api.call("POST", f"/api/alerts/{alert.alert_id}/close")
+    assert status == 409 and "intervention" in body["message"]
+    api.call("POST", f"/api/alerts/{alert.alert_id}/interventions", body=INTERVENTION)
+    status, closed = api.call("POST", f"/api/alerts/{alert.alert_id}/close")
+    assert status == 200 and closed["status"] == "closed" and closed["closed_by"] == "lei-officer"
+    status, again = api.call("POST", f"/api/alerts/{alert.alert_id}/close")
+    assert status == 200 and again["closed_at"] == closed["closed_at"]
+    status, _ = api.call("POST", f"/api/alerts/{alert.alert_id}/interventions", body=INTERVENTION)
+    assert status == 409
+    _, board = api.call("GET", "/api/establishments/LEI/board")
+    row = next(r for r in board["prisoners"] if r["prisoner_id"] == alert.prisoner_id)
+    assert row["open_alert_id"] is None  # closed by staff: no longer open on the board
+
+
+def test_second_officer_sees_who_took_it(api: Api) -> None:
+    alert = api.fresh_alert()
+    api.staff.local.clients["cognito-idp"].admin_create_user(
+        UserPoolId=api.staff.user_pool_id, Username="lei-officer-2", MessageAction="SUPPRESS"
+    )
+    cognito = api.staff.local.clients["cognito-idp"]
+    cognito.admin_set_user_password(
+        UserPoolId=api.staff.user_pool_id, Username="lei-officer-2", Password="Demo-Passw0rd!", Permanent=True
+    )
+    cognito.admin_add_user_to_group(
+        UserPoolId=api.staff.user_pool_id, Username="lei-officer-2", GroupName="LEI-officer"
+    )
+    api.call("POST", f"/api/alerts/{alert.alert_id}/acknowledge")
+    status, body = api.call("POST", f"/api/alerts/{alert.alert_id}/acknowledge", user="lei-officer-2")
+    assert status == 409
+    assert body["acknowledged_by"] == "lei-officer"
+
+
+def test_two_officers_acknowledging_at_once_one_wins_and_the_other_is_told(api: Api) -> None:
+    """Both read the case before either writes; the version-checked write lets one through."""
+    alert = api.fresh_alert()
+    from functions.api import handler
+
+    service = handler.wiring().service
+    original_get = service.cases.get
+    barrier = threading.Barrier(2, timeout=10)
+
+    def get_then_wait(est: str, alert_id: str) -> Any:
+        case = original_get(est, alert_id)
+        if alert_id == alert.alert_id:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait()
+        return case
+
+    service.cases.get = get_then_wait  # type: ignore[method-assign]
+    cognito = api.staff.local.clients["cognito-idp"]
+    for user in ("lei-officer-3",):
+        cognito.admin_create_user(UserPoolId=api.staff.user_pool_id, Username=user, MessageAction="SUPPRESS")
+        cognito.admin_set_user_password(
+            UserPoolId=api.staff.user_pool_id, Username=user, Password="Demo-Passw0rd!", Permanent=True
+        )
+        cognito.admin_add_user_to_group(UserPoolId=api.staff.user_pool_id, Username=user, GroupName="LEI-officer")
+    api.token("lei-officer-3")
+    results: dict[str, tuple[int, Any]] = {}
+
+    def take(user: str) -> None:
+        results[user] = api.call("POST", f"/api/alerts/{alert.alert_id}/acknowledge", user=user)
+
+    try:
+        threads = [threading.Thread(target=take, args=(u,)) for u in ("lei-officer", "lei-officer-3")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    finally:
+        service.cases.get = original_get  # type: ignore[method-assign]
+    statuses = sorted(s for s, _ in results.values())
+    assert statuses == [200, 409]
+    winner = next(u for u, (s, _) in results.items() if s == 200)
+    loser_body = next(b for s, b in results.values() if s == 409)
+    assert loser_body["acknowledged_by"] == winner
+    _, seen = api.call("GET", f"/api/alerts/{alert.alert_id}")
+    assert seen["acknowledged_by"] == winner
+
+
+# --- outcomes and audit ----------------------------------------------------------------------------
+def test_outcomes_for_governor_by_wing(api: Api) -> None:
+    alert = api.fresh_alert()
+    api.call("POST", f"/api/alerts/{alert.alert_id}/interventions", body={**INTERVENTION, "useful": "no"})
+    status, body = api.call(
+        "GET", "/api/establishments/LEI/outcomes?from=2026-11-01&to=2026-12-31", user="lei-governor"
+    )
+    assert status == 200
+    assert body["total"]["alerts_raised"] == 14
+    assert body["total"]["useful"]["no"] >= 1
+    assert body["total"]["median_minutes_to_first_intervention"] is not None
+    assert sum(w["alerts_raised"] for w in body["wings"].values()) == 14
+
+
+@pytest.mark.parametrize("query", ["", "?from=2026-11-01", "?from=2026-12-31&to=2026-11-01", "?from=x&to=y"])
+def test_outcomes_bad_range_is_422(api: Api, query: str) -> None:
+    status, body = api.call("GET", f"/api/establishments/LEI/outcomes{query}", user="lei-governor")
+    assert status == 422 and body["errors"]
+
+
+def test_every_change_is_audited_with_who_what_and_from_where(api: Api) -> None:
+    alert = api.fresh_alert()
+    api.call("POST", f"/api/alerts/{alert.alert_id}/acknowledge")
+    api.call("POST", f"/api/alerts/{alert.alert_id}/interventions", body=INTERVENTION)
+    api.call("POST", f"/api/alerts/{alert.alert_id}/close")
+    time.sleep(0.01)
+    _, trail = api.call("GET", f"/api/prisoners/LEI/{alert.prisoner_id}/audit", user="lei-governor")
+    actions = [(e["action"], e["user"], e["result"]) for e in reversed(trail["entries"])]
+    assert ("alert.acknowledge", "lei-officer", "ok") in actions
+    assert ("alert.intervention", "lei-officer", "ok") in actions
+    assert ("alert.close", "lei-officer", "ok") in actions
+    assert all(e["client_address"] == "10.1.2.3" for e in trail["entries"])
+
+
+def test_officer_cannot_read_the_audit_trail(api: Api) -> None:
+    alert = api.alerts["LEI"][0]
+    status, _ = api.call("GET", f"/api/prisoners/LEI/{alert.prisoner_id}/audit")
+    assert status == 403
+
+
+def test_board_is_read_again_once_a_scoring_run_changed_something(api: Api) -> None:
+    """The board keeps what it read while the scorer's run marker is the same."""
+    import json as _json
+
+    from aim.domain.prisoner import PrisonerState
+    from aim.service.scoring_run import META_SK, control_partition, horizon
+
+    ddb = api.staff.local.clients["dynamodb"]
+    table = api.staff.local.resources["state_table"]
+    green = api.call("GET", "/api/establishments/LEI/board")[1]["prisoners"][-1]
+    item = ddb.get_item(TableName=table, Key={"pk": {"S": "LEI"}, "sk": {"S": f"P#{green['prisoner_id']}"}})["Item"]
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    plain = {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
+    state = PrisonerState.from_item(plain, horizon(api.staff.local.config))
+    state.light = "amber"
+    ddb.put_item(TableName=table, Item={k: TypeSerializer().serialize(v) for k, v in state.to_item().items()})
+    unchanged = api.call("GET", "/api/establishments/LEI/board")[1]["prisoners"]
+    assert next(r for r in unchanged if r["prisoner_id"] == green["prisoner_id"])["light"] == "green"
+    ddb.put_item(
+        TableName=table,
+        Item={"pk": {"S": control_partition("LEI")}, "sk": {"S": META_SK}, "m": {"S": _json.dumps({"run": 2})}},
+    )
+    changed = api.call("GET", "/api/establishments/LEI/board")[1]["prisoners"]
+    assert next(r for r in changed if r["prisoner_id"] == green["prisoner_id"])["light"] == "amber"
+
+
+def test_pages_under_an_api_gateway_stage_link_and_redirect_within_it(api: Api) -> None:
+    """On the stage URL (https://.../prod/...) every link, asset and redirect keeps the /prod prefix."""
+    token = api.token("lei-officer")
+    event = api_event("GET", "/establishments/LEI", {"Cookie": f"aim-session={token}"}, b"")
+    event["requestContext"]["path"] = "/prod/establishments/LEI"
+    page = api.staff.call(event)
+    assert page["statusCode"] == 200
+    assert 'href="/prod/assets/govuk-frontend.min.css"' in page["body"]
+    assert 'href="/prod/prisoners/LEI/' in page["body"]
+    anonymous = api_event("GET", "/establishments/LEI", {}, b"")
+    anonymous["requestContext"]["path"] = "/prod/establishments/LEI"
+    redirect = api.staff.call(anonymous)
+    assert redirect["statusCode"] == 303
+    location = (redirect.get("headers") or {}).get("Location") or redirect["multiValueHeaders"]["Location"][0]
+    assert location.startswith("/prod/sign-in?next=")
