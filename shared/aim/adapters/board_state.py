@@ -1,6 +1,6 @@
 """``BoardReader`` over the scorer's StateTable.
 
-Layout read here (written by ``aim.service.scoring_run``):
+Read through the key layout that ``aim.adapters.state_table`` owns (written by the scoring run):
 
 - ``pk = {EST}``, ``sk = P#{prison number}``: one ``PrisonerState`` item (``light``, ``origin``,
   compressed ``days``, and the JSON ``s`` with profile, score, reasons, static factors, open alert).
@@ -24,9 +24,9 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 
 from aim.adapters.aws import client as aws_client
+from aim.adapters.state_table import META_SK, STATE_PREFIX, alert_partition, state_from_item
+from aim.adapters.state_table import run_partition as control_partition
 from aim.domain.board import AlertRecord, BoardRow, PrisonerView, routine_against_usual
-from aim.domain.prisoner import PrisonerState
-from aim.service.scoring_run import META_SK, control_partition
 
 _DESER = TypeDeserializer()
 BATCH_GET_LIMIT = 100
@@ -89,7 +89,7 @@ class StateTableBoardReader:
     def _read_board(self, establishment: str) -> list[BoardRow]:
         items = self._query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
-            ExpressionAttributeValues={":pk": {"S": establishment}, ":p": {"S": "P#"}},
+            ExpressionAttributeValues={":pk": {"S": establishment}, ":p": {"S": STATE_PREFIX}},
             ProjectionExpression="sk, #l, s",
             ExpressionAttributeNames={"#l": "light"},
         )
@@ -103,7 +103,7 @@ class StateTableBoardReader:
             open_alert = small.get("open_alert") or {}
             rows.append(
                 BoardRow(
-                    prisoner_id=item["sk"]["S"][2:],
+                    prisoner_id=item["sk"]["S"][len(STATE_PREFIX) :],
                     wing=loc.split("-")[0] if loc else "?",
                     location=loc,
                     light=item.get("light", {}).get("S", "insufficient"),
@@ -118,13 +118,13 @@ class StateTableBoardReader:
     def prisoner(self, establishment: str, prisoner_id: str) -> PrisonerView | None:
         response = self.client.get_item(
             TableName=self.table,
-            Key={"pk": {"S": establishment}, "sk": {"S": f"P#{prisoner_id}"}},
+            Key={"pk": {"S": establishment}, "sk": {"S": f"{STATE_PREFIX}{prisoner_id}"}},
             ConsistentRead=True,
         )
         item = response.get("Item")
         if not item:
             return None
-        state = PrisonerState.from_item(_plain(item), self.horizon)
+        state = state_from_item(_plain(item), self.horizon)
         last = (
             date.fromisoformat(state.judged_day)
             if state.judged_day
@@ -150,7 +150,7 @@ class StateTableBoardReader:
     def alert(self, establishments: Sequence[str], alert_id: str) -> AlertRecord | None:
         if not establishments:
             return None
-        keys = [{"pk": {"S": f"{est}#ALERT"}, "sk": {"S": alert_id}} for est in establishments][:BATCH_GET_LIMIT]
+        keys = [{"pk": {"S": alert_partition(est)}, "sk": {"S": alert_id}} for est in establishments][:BATCH_GET_LIMIT]
         request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
         found: list[dict[str, Any]] = []
         while request:
@@ -166,7 +166,7 @@ class StateTableBoardReader:
     def _alerts(self, establishment: str, prisoner_id: str | None = None) -> list[AlertRecord]:
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"{establishment}#ALERT"}},
+            "ExpressionAttributeValues": {":pk": {"S": alert_partition(establishment)}},
         }
         if prisoner_id:
             kwargs["FilterExpression"] = "contains(message, :pid)"
