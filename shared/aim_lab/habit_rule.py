@@ -47,6 +47,7 @@ HABIT_OF_TYPE: dict[str, str] = {
 }
 HABITS: tuple[str, ...] = ("visits", "phone", "work", "self_care", "requests", "engagement")
 MOVEMENTS = ("reception", "release", "transfer_out")
+READ_TYPES = frozenset(HABIT_OF_TYPE) | {"activity_missed", "visit_cancelled", *MOVEMENTS}
 CHECK_AT = time(6, 0)
 HISTORY_DAYS = 28
 RECENT_DAYS = 2
