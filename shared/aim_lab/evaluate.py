@@ -15,6 +15,9 @@ schedule on a simulated clock) and then scores what came out against the truth:
 * the same figures by age band and by kiosk use, with ratios against the overall figure;
 * a sweep of the red threshold over the score trajectories recorded after every scoring
   run, replaying the alert lifecycle of ``aim.domain.alerts`` for each candidate threshold.
+* two plain reference rules on the same batches (``aim_lab.reference_rule``, the per-factor
+  absence rule, and ``aim_lab.habit_rule``, the habit-drop rule), each at its best setting with
+  no more false reds per 1,000 prisoner-days than AIM raised.
 
 The functions below the command are pure and typed so they can be tested without moto.
 """
