@@ -142,6 +142,14 @@ evaluate-independent: $(VENV_STAMP) ## detection on 3 scenarios written apart fr
 	$(BIN)/aim evaluate --scenario out/independent/s1 --scenario out/independent/s2 --scenario out/independent/s3 \
 		--report out/independent/evaluate-report.html
 
+evaluate-references: $(VENV_STAMP) ## the two plain reference rules alone on every scenario family (no AWS; about 2 min)
+	for f in independent quiet noisy; do for s in 1 2; do \
+		$(BIN)/python -m aim_lab.scenario_writer --family $$f --seed $$s --out out/families/$$f-s$$s > /dev/null; done; \
+		$(BIN)/python -m aim_lab.reference_compare --scenario out/families/$$f-s1 --scenario out/families/$$f-s2 \
+			--json out/families/$$f-rules.json; done
+	for c in mixed stark; do $(BIN)/python -m aim_lab.reference_compare --seeds 1,2 --prisoners 240 --days 63 \
+		--collapses $$c --json out/families/$$c-rules.json; done
+
 ceiling: $(VENV_STAMP) ## how far a classifier trained on ground truth gets (about 50 min; installs .[study])
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[study]'
 	$(BIN)/aim ceiling

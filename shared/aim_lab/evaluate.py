@@ -15,6 +15,9 @@ schedule on a simulated clock) and then scores what came out against the truth:
 * the same figures by age band and by kiosk use, with ratios against the overall figure;
 * a sweep of the red threshold over the score trajectories recorded after every scoring
   run, replaying the alert lifecycle of ``aim.domain.alerts`` for each candidate threshold.
+* two plain reference rules on the same batches (``aim_lab.reference_rule``, the per-factor
+  absence rule, and ``aim_lab.habit_rule``, the habit-drop rule), each at its best setting with
+  no more false reds per 1,000 prisoner-days than AIM raised.
 
 The functions below the command are pure and typed so they can be tested without moto.
 """
@@ -39,7 +42,8 @@ from aim.config import AimConfig, load_config
 from aim.domain import alerts as alerting
 from aim.domain.assessment import Assessment
 
-from aim_lab.reference_rule import DEFAULT_GRID, REARM, Upload, plain_rule_flags
+from aim_lab import habit_rule
+from aim_lab.reference_rule import DEFAULT_GRID, REARM, Flag, Upload, plain_rule_flags
 from aim_lab.simulate import Collapse, Confounder, ScenarioSpec, SimPrisoner
 from aim_lab.truth_file import ExternalTruth
 
@@ -598,6 +602,8 @@ class SeedOutcome:
     messages: list[dict[str, Any]] = field(default_factory=list)  # the alerts as published
     # the plain per-factor rule (aim_lab.reference_rule) on the same batches: setting -> (detected 72h, false reds)
     reference: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # the habit-drop rule (aim_lab.habit_rule) on the same batches: threshold -> (detected 72h, false reds)
+    habit_reference: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 SPEC_VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -721,6 +727,7 @@ def _outcome(
         summary=summary,
         messages=messages,
         reference=reference_figures(uploads, truth, prisoners, spec, tz) if uploads else {},
+        habit_reference=habit_reference_figures(uploads, truth, prisoners, spec, tz) if uploads else {},
     )
 
 
@@ -733,15 +740,48 @@ def reference_figures(
 ) -> dict[str, tuple[int, int]]:
     """(detected within 72 h, false reds) of each setting of the plain per-factor rule."""
     flags = plain_rule_flags(uploads, tz, spec.start, spec.start + timedelta(days=spec.days), DEFAULT_GRID)
+    found = rule_figures({s.label: raised for s, raised in flags.items()}, truth, prisoners, [], tz, REARM, 0)
+    return {label: (f.detected_72h, f.false_reds) for label, f in found.items()}
+
+
+def habit_reference_figures(
+    uploads: Sequence[Upload],
+    truth: Sequence[Collapse],
+    prisoners: Sequence[SimPrisoner],
+    spec: ScenarioSpec,
+    tz: ZoneInfo,
+) -> dict[str, tuple[int, int]]:
+    """(detected within 72 h, false reds) of each threshold of the habit-drop rule."""
+    flags = habit_rule.habit_rule_flags(uploads, tz, spec.start, spec.start + timedelta(days=spec.days))
+    labelled = {habit_rule_label(t): raised for t, raised in flags.items()}
+    found = rule_figures(labelled, truth, prisoners, [], tz, habit_rule.REARM, 0, habit_rule.RECENT_DAYS)
+    return {label: (f.detected_72h, f.false_reds) for label, f in found.items()}
+
+
+def habit_rule_label(threshold: float) -> str:
+    return f"score >= {threshold:g}"
+
+
+def rule_figures(
+    flags: Mapping[str, Sequence[Flag]],
+    truth: Sequence[Collapse],
+    prisoners: Sequence[SimPrisoner],
+    confounders: Sequence[Confounder],
+    tz: ZoneInfo,
+    rearm: timedelta,
+    prisoner_days: int,
+    evidence_days: int = 1,
+) -> dict[str, Figures]:
+    """The figures of each setting of a reference rule whose flags judge the ``evidence_days`` closed days
+    before the morning they are raised."""
     out = {}
-    for setting, raised in flags.items():
-        alerts = [
-            RedAlert(f.prisoner_id, f.raised_at, (f.raised_at.astimezone(tz) - timedelta(days=1)).date())
-            for f in raised
-        ]
-        detected = sum(d.within(HOURS_72) for d in match_detections(truth, alerts, tz, REARM))
-        false = sum(1 for v in classify_alerts(alerts, truth, prisoners, [], tz) if not v.true_positive)
-        out[setting.label] = (detected, false)
+    for label, raised in flags.items():
+        alerts = []
+        for f in raised:
+            judged = (f.raised_at.astimezone(tz) - timedelta(days=1)).date()
+            alerts.append(RedAlert(f.prisoner_id, f.raised_at, judged, judged - timedelta(days=evidence_days - 1)))
+        verdicts = classify_alerts(alerts, truth, prisoners, confounders, tz)
+        out[label] = figures(match_detections(truth, alerts, tz, rearm), verdicts, prisoner_days)
     return out
 
 
@@ -899,7 +939,8 @@ def pooled_results(outcomes: Sequence[SeedOutcome], config: AimConfig) -> dict[s
         ),
     ]
     return {
-        "reference_rule": reference_summary(outcomes, days),
+        "reference_rule": reference_summary(outcomes, days, overall.false_reds_per_1000),
+        "habit_rule": reference_summary(outcomes, days, overall.false_reds_per_1000, rule="habit_reference"),
         "overall": asdict(overall) | {"interval_95": intervals(overall)},
         "subgroups": [asdict(s) | {"within_target": s.within_target} for s in age + usage],
         "sweep": [_point(p) for p in swept],
@@ -916,12 +957,18 @@ def pooled_results(outcomes: Sequence[SeedOutcome], config: AimConfig) -> dict[s
     }
 
 
-def reference_summary(outcomes: Sequence[SeedOutcome], prisoner_days: int) -> dict[str, Any]:
-    """The plain per-factor rule's settings pooled over seeds, and its best at <= 1 false red per 1,000."""
+def reference_summary(
+    outcomes: Sequence[SeedOutcome],
+    prisoner_days: int,
+    aim_false_reds_per_1000: float | None = None,
+    rule: str = "reference",
+) -> dict[str, Any]:
+    """A reference rule's settings pooled over seeds (``rule``: the outcomes' attribute holding them), its best
+    at <= 1 false red per 1,000, and its best at <= the false-red rate AIM reached (``aim_false_reds_per_1000``)."""
     collapses = sum(len(o.truth) for o in outcomes)
     pooled: dict[str, list[int]] = {}
     for o in outcomes:
-        for label, (detected, false) in o.reference.items():
+        for label, (detected, false) in getattr(o, rule).items():
             acc = pooled.setdefault(label, [0, 0])
             acc[0] += detected
             acc[1] += false
@@ -935,9 +982,21 @@ def reference_summary(outcomes: Sequence[SeedOutcome], prisoner_days: int) -> di
         }
         for label, (d, f) in pooled.items()
     ]
-    ok = [x for x in settings if (x["false_reds_per_1000"] or 0.0) <= TARGET_FALSE_REDS_PER_1000]
-    best = max(ok, key=lambda x: (x["detected_72h"], -x["false_reds"]), default=None)
-    return {"collapses": collapses, "settings": settings, "best_at_target_false_reds": best}
+    return {
+        "collapses": collapses,
+        "settings": settings,
+        "best_at_target_false_reds": _best_setting(settings, TARGET_FALSE_REDS_PER_1000),
+        "aim_false_reds_per_1000": aim_false_reds_per_1000,
+        "best_at_aim_false_reds": (
+            _best_setting(settings, aim_false_reds_per_1000) if aim_false_reds_per_1000 is not None else None
+        ),
+    }
+
+
+def _best_setting(settings: Sequence[dict[str, Any]], cap: float) -> dict[str, Any] | None:
+    """The setting with the most detections within 72 h among those with <= ``cap`` false reds per 1,000."""
+    ok = [x for x in settings if (x["false_reds_per_1000"] or 0.0) <= cap + 1e-9]
+    return max(ok, key=lambda x: (x["detected_72h"], -x["false_reds"]), default=None)
 
 
 def _sum_counters(parts: Iterable[dict[str, Counter[str]]]) -> dict[str, Counter[str]]:
@@ -1043,6 +1102,7 @@ def render_text(results: dict[str, Any], outcomes: Sequence[SeedOutcome]) -> lis
                 else "none of its settings"
             )
         )
+    lines.extend(_reference_lines(results))
     lines.append("")
     lines.append("TARGETS")
     for t in results["targets"]:
@@ -1062,6 +1122,34 @@ def render_text(results: dict[str, Any], outcomes: Sequence[SeedOutcome]) -> lis
     lines.append("")
     for oc in outcomes:
         lines.append(f"seed {oc.seed} [{oc.variant}]: {oc.seconds:.0f} s; {'; '.join(oc.summary_lines)}")
+    return lines
+
+
+def _reference_lines(results: dict[str, Any]) -> list[str]:
+    """Both reference rules beside AIM, each at its best setting with no more false reds than AIM had."""
+    o = results["overall"]
+    lines = [
+        "",
+        f"at AIM's false-red rate ({_fmt(o['false_reds_per_1000'])} per 1,000): AIM recall@72h "
+        f"{_fmt(o['recall_72h'])} ({o['detected_72h']}/{o['collapses']})",
+    ]
+    for key, name in (
+        ("reference_rule", "per-factor absence rule (aim_lab.reference_rule)"),
+        ("habit_rule", "habit-drop rule (aim_lab.habit_rule)"),
+    ):
+        ref = results.get(key) or {}
+        if not ref.get("settings"):
+            continue
+        best = ref.get("best_at_aim_false_reds")
+        lines.append(
+            f"  {name}: "
+            + (
+                f"{best['setting']}: recall@72h {_fmt(best['recall_72h'])} ({best['detected_72h']}/"
+                f"{ref['collapses']}), {_fmt(best['false_reds_per_1000'])} per 1,000"
+                if best
+                else "no setting at or under that rate"
+            )
+        )
     return lines
 
 

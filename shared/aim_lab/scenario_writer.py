@@ -20,6 +20,17 @@ generator or model. It models:
 - delivery quirks (re-uploaded batches, repeated events, shuffled and late records,
   in-cell gateways a day late, UTC and local offsets).
 
+Families (``--family``) set how much ordinary noise there is and what collapses look like,
+from how an establishment runs rather than from any model (``FAMILIES``):
+
+- ``independent`` (default): the mix above;
+- ``quiet``: a settled establishment: regular routines (most days a person does what they
+  usually do, little day-to-day variance), little illness, leave or credit trouble, few
+  confounders; every collapse a *partial* drop (the habits fall to 30-60 % of usual);
+- ``noisy``: an unsettled one: irregular users with good and bad days, frequent illness,
+  weeks off work, credit running out, many low kiosk users, more lockdowns, shortages,
+  outages and late uploads; collapses mixed (silences and partial drops).
+
 ``write_scenario`` writes ``batches/<kiosk_id>/<batch_id>.jsonl[.gz]`` and ``truth.json``
 (schema ``aim.scenario-truth/1``). No deliberately invalid records are written: every
 record should be accepted by the contract. Truth ``wing`` is the prisoner's first wing in
@@ -82,6 +93,81 @@ WEEKEND_WINDOWS = ((540, 690), (840, 990))
 SESSIONS = {"am": (510, 690), "pm": (825, 990)}  # 08:30-11:30, 13:45-16:30
 
 Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Family:
+    """How much ordinary noise a scenario has and what its collapses look like."""
+
+    name: str = "independent"
+    low_usage_p: float = 0.15  # share of low kiosk users
+    sick_p: float = 0.12  # share of people with an illness spell
+    sick_days: tuple[int, int] = (1, 4)
+    leave_p: float = 0.12  # share of workers with time off work
+    leave_days: tuple[int, int] = (4, 4)
+    credit_out_p: float = 0.12  # chance, each top-up week, that credit ran out before it
+    move_p: float = 0.06  # wing moves
+    job_change_p: float = 0.08
+    court_p: float = 0.06
+    attend_p: tuple[float, float] = (0.82, 0.99)
+    drift_sd: float = 0.15  # slow drift of a person's rates over the run
+    regularity: float = 0.0  # chance that a day's count is the person's usual count rather than a Poisson draw
+    day_dispersion: float = 0.0  # variance of a person-day's gamma multiplier (good and bad days)
+    visitor_cancel_p: float = 0.06
+    late_p: float = 0.012  # records delivered a day or two late
+    window_lockdowns: int = 1
+    shortage_days: tuple[int, int] = (2, 4)
+    outages: int | None = None  # kiosk outages (backlog or loss); None: three or four
+    collapse_fraction: float = 0.08
+    sudden_p: float = 0.5
+    ramp_days: tuple[float, float] = (3.0, 7.0)
+    zero_p: float = 0.5  # share of collapses that fall silent rather than partially
+    floor: tuple[float, float] = (0.3, 0.5)  # what is left of a habit in a partial collapse
+
+
+FAMILIES: dict[str, Family] = {
+    "independent": Family(),
+    "quiet": Family(
+        name="quiet",
+        low_usage_p=0.05,
+        sick_p=0.03,
+        sick_days=(1, 2),
+        leave_p=0.03,
+        credit_out_p=0.02,
+        move_p=0.02,
+        job_change_p=0.02,
+        court_p=0.02,
+        attend_p=(0.95, 0.99),
+        drift_sd=0.03,
+        regularity=0.85,
+        visitor_cancel_p=0.02,
+        late_p=0.004,
+        shortage_days=(0, 1),
+        outages=1,
+        zero_p=0.0,
+        floor=(0.3, 0.6),
+    ),
+    "noisy": Family(
+        name="noisy",
+        low_usage_p=0.3,
+        sick_p=0.35,
+        sick_days=(1, 7),
+        leave_p=0.3,
+        leave_days=(4, 11),
+        credit_out_p=0.3,
+        move_p=0.12,
+        job_change_p=0.2,
+        court_p=0.12,
+        attend_p=(0.6, 0.95),
+        drift_sd=0.3,
+        day_dispersion=0.6,
+        visitor_cancel_p=0.15,
+        late_p=0.03,
+        window_lockdowns=2,
+        shortage_days=(4, 7),
+        outages=7,
+    ),
+}
 
 
 def local(d: date, minutes: float) -> datetime:
@@ -210,8 +296,12 @@ class Person:
 
 
 class Scenario:
-    def __init__(self, seed: int, prisoners: int, days: int, establishment: str) -> None:
+    def __init__(
+        self, seed: int, prisoners: int, days: int, establishment: str, family: Family = FAMILIES["independent"]
+    ) -> None:
         self.seed = seed
+        self.fam = family
+        self.day_mood = 1.0  # the current person-day's multiplier (``Family.day_dispersion``)
         self.rng = np.random.default_rng(seed)
         self.r = random.Random(seed).random  # fast scalar draws; numpy for distributions
         self.n = prisoners
@@ -249,6 +339,14 @@ class Scenario:
 
     def pick(self, seq: Any) -> Any:
         return seq[min(len(seq) - 1, int(self.r() * len(seq)))]
+
+    def count(self, rate: float) -> int:
+        """A day's number of events at ``rate``: Poisson, or the usual count on a regular day."""
+        rate *= self.day_mood
+        if self.fam.regularity > 0 and self.chance(self.fam.regularity):
+            whole = int(rate)
+            return whole + int(self.chance(rate - whole))
+        return int(self.rng.poisson(rate))
 
     def emit(self, p: Person | None, t: datetime, type_: str, detail: dict[str, Any], source: str) -> None:
         if p is not None and not p.in_custody(t):
@@ -335,7 +433,7 @@ class Scenario:
             acct = "open" if acct_r < 0.03 else "post_closure" if acct_r < 0.08 else "none"
             if acct != "none":
                 shh = shh or self.chance(0.7)
-            usage = "low" if self.chance(0.15) else "heavy" if self.chance(0.2) else "normal"
+            usage = "low" if self.chance(self.fam.low_usage_p) else "heavy" if self.chance(0.2) else "normal"
             has_cell_wing = self.wings[wing].cell is not None
             in_cell = has_cell_wing and self.chance(0.65)
             r = self.rng.random()
@@ -382,7 +480,7 @@ class Scenario:
                 visit_weekday=self.pick(VISIT_WEEKDAYS),
                 visit_phase=self.ri(0, 27),
                 jobs=jobs,
-                attend_p=self.u(0.82, 0.99),
+                attend_p=self.u(*self.fam.attend_p),
                 induction_days=self.ri(3, 6),
                 gym_p=0.0 if self.chance(0.45) else self.u(0.3, 0.95),
                 library=self.chance(0.3),
@@ -395,7 +493,7 @@ class Scenario:
                 hc_rate=self.u(0.01, 0.06) * (0.3 if usage == "low" else 1.0),
                 idle_rate=idle,
                 night_p=self.u(0.01, 0.06) if (in_cell and usage == "heavy") else 0.0,
-                drift=float(self.rng.normal(0.0, 0.15)),
+                drift=float(self.rng.normal(0.0, self.fam.drift_sd)),
                 kiosk_pref=self.u(0.6, 0.95),
             )
             self.people.append(p)
@@ -405,26 +503,28 @@ class Scenario:
         span = len(self.all_days)
         wing_names = list(self.wings)
         for p in self.people:
-            if self.chance(0.12):
+            f = self.fam
+            if self.chance(f.sick_p):
                 d0 = self.all_days[self.ri(0, span - 5)]
-                p.sick.append((d0, d0 + timedelta(days=self.ri(1, 4))))
+                p.sick.append((d0, d0 + timedelta(days=self.ri(*f.sick_days))))
             kind, _ = p.job_on(self.window_start)
-            if kind != "none" and self.chance(0.12):
+            if kind != "none" and self.chance(f.leave_p):
                 monday = self.history_start + timedelta(weeks=self.ri(0, span // 7 - 1))
-                p.leave.append((monday, monday + timedelta(days=4)))
+                lo, hi = f.leave_days
+                p.leave.append((monday, monday + timedelta(days=lo if lo == hi else self.ri(lo, hi))))
             if p.call_rate > 0:
                 for d in self.all_days:
-                    if d.weekday() == p.topup_day and self.chance(0.12):
+                    if d.weekday() == p.topup_day and self.chance(f.credit_out_p):
                         for k in range(1, self.ri(1, 3) + 1):
                             p.credit_out.add(d - timedelta(days=k))
-            if self.chance(0.06):
+            if self.chance(f.move_p):
                 new_wing = self.pick([w for w in wing_names if w != p.moves[0][1]])
                 t = local(self.all_days[self.ri(5, span - 5)], self.u(600, 900))
                 p.moves.append((t, new_wing, self.location(new_wing)))
             elif self.chance(0.05):  # cell move on the same wing
                 t = local(self.all_days[self.ri(5, span - 5)], self.u(600, 900))
                 p.moves.append((t, p.moves[0][1], self.location(p.moves[0][1])))
-            if self.chance(0.08):
+            if self.chance(f.job_change_p):
                 when = self.all_days[self.ri(7, span - 10)]
                 kind, sess = p.job_on(when)
                 gap = when + timedelta(days=self.ri(0, 10))
@@ -432,7 +532,7 @@ class Scenario:
                 p.jobs.append((when, "none", ()))
                 p.jobs.append((gap, new[0], new[1]))
                 p.jobs.sort(key=lambda j: j[0])
-            if self.chance(0.06):
+            if self.chance(f.court_p):
                 p.court.add(self.all_days[self.ri(3, span - 3)])
 
     def build_confounders(self) -> None:
@@ -445,20 +545,21 @@ class Scenario:
         for d in sorted(self.bank):
             add("bank_holiday", "establishment", local(d, 0), local(d + timedelta(days=1), 0))
         # Establishment lockdown (one in the window, a short one in the history).
-        d0 = ws + timedelta(days=self.ri(8, max(9, days - 6)))
-        while d0 in self.bank or d0.weekday() >= 5:
-            d0 += timedelta(days=1)
-        a = local(d0, self.u(600, 780))
-        b = a + timedelta(hours=self.u(24, 46))
-        self.lockdowns.append((a, b))
-        add("lockdown", "establishment", a, b)
+        for _ in range(self.fam.window_lockdowns):
+            d0 = ws + timedelta(days=self.ri(8, max(9, days - 6)))
+            while d0 in self.bank or d0.weekday() >= 5:
+                d0 += timedelta(days=1)
+            a = local(d0, self.u(600, 780))
+            b = a + timedelta(hours=self.u(24, 46))
+            self.lockdowns.append((a, b))
+            add("lockdown", "establishment", a, b)
         h0 = self.history_start + timedelta(days=self.ri(5, 20))
         a = local(h0, self.u(840, 960))
         b = local(h0 + timedelta(days=1), self.u(720, 840))
         self.lockdowns.append((a, b))
         add("lockdown", "establishment", a, b)
         # Staff shortage days: reduced regime, afternoon activities and evening association cut.
-        for _ in range(self.ri(2, 4)):
+        for _ in range(self.ri(*self.fam.shortage_days)):
             d = ws + timedelta(days=self.ri(0, days - 1))
             if d.weekday() >= 5:
                 d -= timedelta(days=2)
@@ -492,6 +593,10 @@ class Scenario:
         if cells:
             plans.append(("backlog", self.pick(cells), self.u(8, 20)))
         plans.append(("backlog", self.pick(kiosks), self.u(6, 10)))
+        want = len(plans) if self.fam.outages is None else self.fam.outages
+        plans = plans[:want]
+        while len(plans) < want:
+            plans.append(("backlog" if self.chance(0.7) else "lost", self.pick(kiosks), self.u(6, 24)))
         for mode, k, hours in plans:
             d = ws + timedelta(days=self.ri(2, days - 3))
             a = local(d, self.u(360, 1200))
@@ -501,7 +606,7 @@ class Scenario:
         self.confounders.sort(key=lambda c: (c["start"], c["kind"]))
 
     def build_collapses(self) -> None:
-        want = max(1, round(self.n * 0.08))
+        want = max(1, round(self.n * self.fam.collapse_fraction))
         lo = min(22, max(0, self.days - 9))
         hi = max(lo, self.days - 8)
         cands = [p for p in self.people if p.leave_at is None]
@@ -521,15 +626,15 @@ class Scenario:
             n = 1 if r < 0.15 else 2 if r < 0.35 else 3 if r < 0.6 else 4 if r < 0.8 else self.ri(5, 7)
             n = min(n, len(eff))
             factors = sorted(self.rng.choice(eff, size=n, replace=False).tolist(), key=lambda f: FACTORS.index(str(f)))
-            speed = "sudden" if self.chance(0.5) else "gradual"
-            depth = "zero" if self.chance(0.5) else "partial"
+            speed = "sudden" if self.chance(self.fam.sudden_p) else "gradual"
+            depth = "zero" if self.chance(self.fam.zero_p) else "partial"
             p.collapse = Collapse(
                 onset=onset,
                 speed=speed,
                 depth=depth,
                 factors=[str(f) for f in factors],
-                ramp_days=self.u(3, 7),
-                floor=0.0 if depth == "zero" else self.u(0.3, 0.5),
+                ramp_days=self.u(*self.fam.ramp_days),
+                floor=0.0 if depth == "zero" else self.u(*self.fam.floor),
                 boost=self.u(3, 8),
             )
             if self.chance(0.35):  # a trigger a day or two before (sentence, anniversary, ...)
@@ -642,7 +747,7 @@ class Scenario:
                     if a.date() == d and a > t:
                         t = a + timedelta(minutes=self.u(20, 90))
                 self.emit(p, t, "visit_cancelled", {"visit_date": d.isoformat(), "by": "establishment"}, self.hub)
-            elif self.chance(0.06):
+            elif self.chance(self.fam.visitor_cancel_p):
                 t = local(d - timedelta(days=self.ri(0, 2)), self.u(540, 1020))
                 self.emit(p, t, "visit_cancelled", {"visit_date": d.isoformat(), "by": "visitor"}, self.hub)
             elif self.chance(0.015):
@@ -719,6 +824,9 @@ class Scenario:
             court = d in p.court
             days_in = (d - p.custody_from).days
             todo = actions.setdefault(d, [])
+            if self.fam.day_dispersion > 0:  # a good or a bad day for this person
+                k = 1.0 / self.fam.day_dispersion
+                self.day_mood = float(self.rng.gamma(k, 1.0 / k))
             self.phone_day(p, d, wing, drift, sick, court)
             self.activity_day(p, d, wing, sick, on_leave, court, days_in)
             self.kiosk_day(p, d, wing, drift, sick, court, days_in, todo)
@@ -729,7 +837,7 @@ class Scenario:
             return
         rate = p.call_rate * drift * (0.4 if sick else 1.0) * (0.3 if court else 1.0)
         cell = p.in_cell and self.wings[wing].cell is not None
-        for _ in range(int(self.rng.poisson(rate))):
+        for _ in range(self.count(rate)):
             t = self.kiosk_time(p, d, wing, p.call_evening)
             if court and 480 <= t.hour * 60 + t.minute <= 1080:
                 continue
@@ -835,7 +943,7 @@ class Scenario:
             t = self.kiosk_time(p, d, wing)
             for k in range(7):
                 todo.append((t + timedelta(seconds=15 * k), "meal_selected", {}, "self_care"))
-        for _ in range(int(self.rng.poisson(p.app_rate * drift))):
+        for _ in range(self.count(p.app_rate * drift)):
             cat = self.pick(APP_CATEGORIES)
             todo.append((self.kiosk_time(p, d, wing), "application_submitted", {"category": cat}, "requests"))
         noon = local(d, 720)
@@ -845,7 +953,7 @@ class Scenario:
         hc = p.hc_rate * distress + (0.6 if sick and any(a == d for a, _b in p.sick) else 0.0)
         for _ in range(int(self.rng.poisson(hc))):
             todo.append((self.kiosk_time(p, d, wing), "healthcare_request", {}, "distress"))
-        for _ in range(int(self.rng.poisson(p.idle_rate * drift * mood))):
+        for _ in range(self.count(p.idle_rate * drift * mood)):
             todo.append((self.kiosk_time(p, d, wing), "idle", {}, "engagement"))
         # Late-night in-cell use (23:00-04:00): rare habit for some, a distress sign in a collapse.
         if p.in_cell and w.cell:
@@ -956,7 +1064,7 @@ class Scenario:
             after = e.at
             if e.source == self.hub:
                 after = e.at + timedelta(minutes=self.u(0, 30))
-            elif e.late_ok and e.pid is not None and self.chance(0.012):
+            elif e.late_ok and e.pid is not None and self.chance(self.fam.late_p):
                 after = e.at + timedelta(hours=self.u(24, 50))
             ts = seals[e.source]
             j = bisect.bisect_right(ts, after)
@@ -1061,6 +1169,7 @@ class Scenario:
         return {
             "schema": "aim.scenario-truth/1",
             "seed": self.seed,
+            "family": self.fam.name,
             "establishment": self.est,
             "timezone": "Europe/London",
             "history_start": self.history_start.isoformat(),
@@ -1078,13 +1187,15 @@ def hash_small(s: str) -> int:
 
 
 def _run(
-    out_dir: Path, seed: int, prisoners: int, days: int, establishment: str
+    out_dir: Path, seed: int, prisoners: int, days: int, establishment: str, family: str = "independent"
 ) -> tuple[dict[str, Any], dict[str, int]]:
     if days < 10:
         raise ValueError("days must be at least 10")
     if prisoners < 10:
         raise ValueError("prisoners must be at least 10")
-    sc = Scenario(seed, prisoners, days, establishment)
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {', '.join(FAMILIES)}")
+    sc = Scenario(seed, prisoners, days, establishment, FAMILIES[family])
     sc.build_establishment()
     sc.build_people()
     sc.build_confounders()
@@ -1107,10 +1218,15 @@ def _run(
 
 
 def write_scenario(
-    out_dir: Path, seed: int, prisoners: int = 200, days: int = 56, establishment: str = "HMW"
+    out_dir: Path,
+    seed: int,
+    prisoners: int = 200,
+    days: int = 56,
+    establishment: str = "HMW",
+    family: str = "independent",
 ) -> dict[str, Any]:
     """Write kiosk batches under out_dir/batches/ and out_dir/truth.json; return the truth dict."""
-    truth, _ = _run(Path(out_dir), seed, prisoners, days, establishment)
+    truth, _ = _run(Path(out_dir), seed, prisoners, days, establishment, family)
     return truth
 
 
@@ -1123,9 +1239,12 @@ def main(argv: list[str] | None = None, _clock: Callable[[], float] = _time.perf
     ap.add_argument("--prisoners", type=int, default=200)
     ap.add_argument("--days", type=int, default=56)
     ap.add_argument("--establishment", default="HMW")
+    ap.add_argument(
+        "--family", choices=sorted(FAMILIES), default="independent", help="how much ordinary noise; collapse shapes"
+    )
     args = ap.parse_args(argv)
     t0 = _clock()
-    truth, stats = _run(args.out, args.seed, args.prisoners, args.days, args.establishment)
+    truth, stats = _run(args.out, args.seed, args.prisoners, args.days, args.establishment, args.family)
     kinds: dict[str, int] = {}
     for c in truth["confounders"]:
         kinds[c["kind"]] = kinds.get(c["kind"], 0) + 1

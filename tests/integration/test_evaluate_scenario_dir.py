@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from aim.config import load_config
 from aim_cli.main import main
 from aim_lab.evaluate import classify_alerts, evaluate_directory, match_detections
+from aim_lab.habit_rule import DEFAULT_THRESHOLDS
 from aim_lab.simulate import Scenario, ScenarioSpec, simulate, write_scenario
 from aim_lab.truth_file import load_truth
 
@@ -91,6 +92,9 @@ def test_scenario_directory_is_scored_against_its_own_truth(tmp_path: Path) -> N
     # And the plain per-factor rule was measured on the same batches, for comparison
     assert len(outcome.reference) == 18
     assert all(0 <= hit <= len(scenario.truth) and false >= 0 for hit, false in outcome.reference.values())
+    # And so was the habit-drop rule, at every threshold of its grid
+    assert len(outcome.habit_reference) == len(DEFAULT_THRESHOLDS)
+    assert all(0 <= hit <= len(scenario.truth) and false >= 0 for hit, false in outcome.habit_reference.values())
     # And the external layout of the same truth gives the same detections for the same alerts
     ext = load_truth(ext_dir)
     assert match_detections(ext.collapses, outcome.alerts, tz, quiet) == outcome.detections
