@@ -32,11 +32,11 @@ class CommandError(Exception):
 def header_establishment(batch: BatchFile) -> str | None:
     """The establishment line 1 of a batch names, or None when the header cannot say
     (the batch is then replayed and quarantined with the reason)."""
-    from aim.domain.batch import QuarantineError, decode_body, parse_json_line
+    from aim.domain.batch import QuarantineError, decode_body, strict_json
 
     try:
         first = decode_body(batch.key, batch.body).split("\n", 1)[0]
-        header = parse_json_line(first)
+        header = strict_json(first)
     except (QuarantineError, ValueError, RecursionError):
         return None
     code = header.get("establishment") if isinstance(header, dict) else None

@@ -433,7 +433,7 @@ def profile_transform(batches: list[tuple[str, bytes]], tz: ZoneInfo, top: int =
 
 
 # ------------------------------------------------------------------------------------------------
-# 2. Round trips: the case (500 records, 100 prisoners, one batch)
+# 2. Round trips: one kiosk batch (500 records, 100 prisoners, one batch)
 
 _TYPES = ("kiosk_login", "phone_call", "canteen_order", "meal_selected", "activity_attended")
 
@@ -1166,6 +1166,11 @@ def run_bench(args: argparse.Namespace) -> int:
     print("5/5 cold start imports ...", file=sys.stderr)
     results["cold_start"] = [import_times(m, runs=1 if quick else 3) for m in HANDLERS]
 
+    print("6/6 staff API: board of 1,500 prisoners and a prisoner page ...", file=sys.stderr)
+    from aim_lab.bench_staff import bench_staff_api
+
+    results["staff_api"] = bench_staff_api(requests=50 if quick else 200)
+
     measured = measured_from(results)
     results["measured_for_cost"] = asdict(measured)
     results["cost"] = {}
@@ -1177,6 +1182,9 @@ def run_bench(args: argparse.Namespace) -> int:
         }
 
     _print(results)
+    from aim_lab.bench_staff import print_staff_bench
+
+    print_staff_bench(results["staff_api"])
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=1, default=str))
     print(f"\nwritten to {OUT}")

@@ -9,8 +9,9 @@ import statistics
 import time
 from typing import Any
 
+from aim.adapters.state_table import META_SK
+from aim.adapters.state_table import run_partition as control_partition
 from aim.config import load_config
-from aim.service.scoring_run import META_SK, control_partition
 from aim_local.board_seed import prison_number, seed_establishment
 from aim_local.serve import api_event, staff_local
 from aim_local.stack import local_aws

@@ -1,6 +1,6 @@
 """How far could *any* model go on this data? A learned-model ceiling for the detection targets.
 
-Issue 3 asks for recall within 72 hours of >= 0.90 at <= 1 false red per 1,000 prisoner-days. This
+The detection target is recall within 72 hours of >= 0.90 at <= 1 false red per 1,000 prisoner-days. This
 study asks whether the signal is there at all: it trains a gradient-boosted classifier on the
 ground truth of many generated scenarios (every scoring input AIM's model sees, and the model's own
 score, as features) and measures it on held-out scenarios beside AIM's own score, under the same

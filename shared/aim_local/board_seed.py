@@ -3,17 +3,19 @@ them: for the staff API's tests and its bench, where a full replay would take mi
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from aim.adapters.state_table import alert_record_item, meta_item, state_item
 from aim.config import AimConfig
 from aim.domain.alerts import ALERT_SCHEMA, alert_id_for
 from aim.domain.features import NF, F
 from aim.domain.prisoner import PrisonerState
-from aim.service.scoring_run import META_SK, alert_partition, control_partition, horizon
+from aim.service.scoring_run import horizon
+
+from aim_local.memory import LAB_ALERT_ID_KEY
 
 WINGS = "ABCD"
 
@@ -114,7 +116,7 @@ def seed_establishment(
         pid = prison_number(establishment, n)
         s = _state(establishment, pid, n, judged, config, light, rng)
         if light == "red":
-            alert_id = alert_id_for(establishment, pid, judged.isoformat(), "new")
+            alert_id = alert_id_for(LAB_ALERT_ID_KEY, establishment, pid, judged.isoformat(), "new")
             s.open_alert = {"alert_id": alert_id, "raised_at": raised.isoformat(), "score": round(s.score, 3)}
             message = {
                 "schema": ALERT_SCHEMA,
@@ -131,24 +133,11 @@ def seed_establishment(
                 "judged_day": judged.isoformat(),
                 "location": s.location,
             }
-            items.append(
-                {
-                    "pk": alert_partition(establishment),
-                    "sk": alert_id,
-                    "message": json.dumps(message, separators=(",", ":")),
-                    "expires_at": int((raised + timedelta(days=365)).timestamp()),
-                }
-            )
+            items.append(alert_record_item(establishment, message, int((raised + timedelta(days=365)).timestamp())))
             alerts.append(SeededAlert(alert_id, establishment, pid))
-        items.append(s.to_item())
+        items.append(state_item(s))
     # The run's marker, as every scoring run that changed anything writes it after the states.
-    items.append(
-        {
-            "pk": control_partition(establishment),
-            "sk": META_SK,
-            "m": json.dumps({"judged_day": judged.isoformat(), "seed": seed}),
-        }
-    )
+    items.append(meta_item(establishment, {"judged_day": judged.isoformat(), "seed": seed}))
     rows = [{"PutRequest": {"Item": {k: ser.serialize(v) for k, v in item.items()}}} for item in items]
     for start in range(0, len(rows), 25):
         store_client.batch_write_item(RequestItems={table: rows[start : start + 25]})

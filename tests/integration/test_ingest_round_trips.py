@@ -36,7 +36,7 @@ def stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[S3ObjectStore, Dyn
 
 
 def test_issue_batch_of_500_records_for_100_prisoners_takes_at_most_6_round_trips(stores) -> None:
-    # Given the issue's batch: 500 records, 100 prisoners, one local day
+    # Given a large batch: 500 records, 100 prisoners, one local day
     objects, activity, s3 = stores
     key, body, created = issue_batch(500, 100)
     s3.put_object(Bucket="aim-rt", Key=key, Body=body)

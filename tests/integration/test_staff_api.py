@@ -403,8 +403,9 @@ def test_board_is_read_again_once_a_scoring_run_changed_something(api: Api) -> N
     """The board keeps what it read while the scorer's run marker is the same."""
     import json as _json
 
-    from aim.domain.prisoner import PrisonerState
-    from aim.service.scoring_run import META_SK, control_partition, horizon
+    from aim.adapters.state_table import META_SK, state_from_item, state_item
+    from aim.adapters.state_table import run_partition as control_partition
+    from aim.service.scoring_run import horizon
 
     ddb = api.staff.local.clients["dynamodb"]
     table = api.staff.local.resources["state_table"]
@@ -413,9 +414,9 @@ def test_board_is_read_again_once_a_scoring_run_changed_something(api: Api) -> N
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
     plain = {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
-    state = PrisonerState.from_item(plain, horizon(api.staff.local.config))
+    state = state_from_item(plain, horizon(api.staff.local.config))
     state.light = "amber"
-    ddb.put_item(TableName=table, Item={k: TypeSerializer().serialize(v) for k, v in state.to_item().items()})
+    ddb.put_item(TableName=table, Item={k: TypeSerializer().serialize(v) for k, v in state_item(state).items()})
     unchanged = api.call("GET", "/api/establishments/LEI/board")[1]["prisoners"]
     assert next(r for r in unchanged if r["prisoner_id"] == green["prisoner_id"])["light"] == "green"
     ddb.put_item(

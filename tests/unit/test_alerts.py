@@ -177,7 +177,7 @@ def test_worst_case_human_text_fits_one_sms_and_keeps_place_time_and_reference()
 )
 def test_human_text_is_never_over_160_characters(factors, loc):
     a = Assessment("A1234BC", "red", 9.0, 3.0, 6.0, [], [{"factor": f, "text": "t"} for f in factors], "2026-11-20")
-    decision = AlertDecision("new", alert_id_for("LEI", "A1234BC", "2026-11-20", "new"))
+    decision = AlertDecision("new", alert_id_for(KEY, "LEI", "A1234BC", "2026-11-20", "new"))
     text = alert_text(alert_message(decision, "LEI", a, NOW, loc))
     assert len(text) <= 160
     assert f"cell {loc}" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import boto3
 import pytest
 from aim.adapters.aws import reset_clients
 from aim_cli.main import expected_failure, main
@@ -108,6 +109,7 @@ def test_upload_without_aws_credentials_is_one_line(tmp_path: Path, capsys, monk
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
     monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", raising=False)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # a session made by an earlier test keeps its credentials
     reset_clients()
     path = tmp_path / "batch.jsonl"
     path.write_text(HEADER % 1 + RECORD)
