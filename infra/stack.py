@@ -108,6 +108,7 @@ class AimStack(Stack):
             storage=self.storage,
             establishments=config.establishments,
             alarm_topic=self.operations.topic,
+            sign_in=config.sign_in,
         )
 
         CfnOutput(self, "IngestBucketName", value=self.ingest.bucket.bucket_name)

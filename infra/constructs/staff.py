@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from aim.config import SignIn
 from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -52,6 +53,7 @@ class Staff(Construct):
         establishments: Sequence[str],
         alarm_topic: sns.ITopic | None = None,
         audit_retention_days: int = AUDIT_RETENTION_DAYS,
+        sign_in: SignIn | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -123,9 +125,8 @@ class Staff(Construct):
             "CASE_TABLE": self.case_table.table_name,
             "AUDIT_TABLE": self.audit_table.table_name,
             "AUDIT_RETENTION_DAYS": str(audit_retention_days),
-            "OIDC_ISSUER": issuer,
-            "OIDC_AUDIENCE": self.client.user_pool_client_id,
             "SIGN_IN_CLIENT_ID": self.client.user_pool_client_id,
+            **_oidc_environment(sign_in, issuer, self.client.user_pool_client_id),
         }.items():
             fn.add_environment(name, value)
         role = self.api_function.role
@@ -333,3 +334,18 @@ class Staff(Construct):
                 managed("AWSManagedRulesKnownBadInputsRuleSet", 3),
             ],
         )
+
+
+def _oidc_environment(sign_in: SignIn | None, cognito_issuer: str, cognito_client_id: str) -> dict[str, str]:
+    """Where the staff function verifies tokens: the configured issuer, else the stack's user pool."""
+    if sign_in is None:
+        return {"OIDC_ISSUER": cognito_issuer, "OIDC_AUDIENCE": cognito_client_id}
+    return {
+        "OIDC_ISSUER": sign_in.issuer,
+        "OIDC_AUDIENCE": sign_in.audience,
+        "OIDC_JWKS_URL": sign_in.jwks_url,
+        "OIDC_AUDIENCE_CLAIM": sign_in.audience_claim,
+        "OIDC_USERNAME_CLAIM": sign_in.username_claim,
+        "OIDC_GROUPS_CLAIM": sign_in.groups_claim,
+        "OIDC_TOKEN_USE": sign_in.token_use,
+    }

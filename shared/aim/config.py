@@ -90,6 +90,20 @@ class Retention(_Strict):
     activity_days: Annotated[int, Field(ge=30, le=3650)] = 180
 
 
+class SignIn(_Strict):
+    """The staff board's OpenID Connect issuer, when it is not the stack's own Cognito user pool
+    (the estate's sign-in service, for example). Claim names say where the token carries the user,
+    their groups (``{EST}-{role}``) and the audience."""
+
+    issuer: Annotated[str, Field(pattern=r"^https://\S+$")]
+    audience: Annotated[str, Field(min_length=1)]
+    jwks_url: Annotated[str, Field(pattern=r"^(https://\S+)?$")] = ""
+    audience_claim: Annotated[str, Field(min_length=1)] = "aud"
+    username_claim: Annotated[str, Field(min_length=1)] = "preferred_username"
+    groups_claim: Annotated[str, Field(min_length=1)] = "groups"
+    token_use: str = ""
+
+
 class AimConfig(_Strict):
     """The whole configuration. Every field has a safe default."""
 
@@ -116,6 +130,7 @@ class AimConfig(_Strict):
     min_active_days: Annotated[int, Field(ge=1, le=60)] = 14
     alert_emails: list[str] = Field(default_factory=list)
     retention: Retention = Retention()
+    sign_in: SignIn | None = None  # None: the stack's own Cognito user pool
 
     @field_validator("factor_weights")
     @classmethod

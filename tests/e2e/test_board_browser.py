@@ -75,7 +75,9 @@ def sign_in(browser: Any, url: str, user: str, viewport: dict[str, int] | None =
     page.goto(url + "/sign-in")
     page.get_by_label("Username").fill(user)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    with page.expect_navigation():  # the form posts and redirects: wait for the page it lands on
+        page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("load")
     return page
 
 
