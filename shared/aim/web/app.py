@@ -57,130 +57,168 @@ def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     return out
 
 
-def build_app(wiring: Wiring) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver()
-    service = wiring.service
+def client_address(app: APIGatewayRestResolver) -> str:
+    identity = app.current_event.request_context.identity
+    return str(identity.source_ip or "")
 
-    def client_address() -> str:
-        identity = app.current_event.request_context.identity
-        return str(identity.source_ip or "")
 
-    def bearer_principal() -> Principal:
-        header = app.current_event.headers.get("Authorization") or app.current_event.headers.get("authorization")
-        if not header or not header.lower().startswith("bearer "):
-            raise UnauthorisedError("no token")
+def bearer_principal(app: APIGatewayRestResolver, verifier: TokenVerifier) -> Principal:
+    """The caller named by the request's ``Authorization: Bearer`` token."""
+    header = app.current_event.headers.get("Authorization") or app.current_event.headers.get("authorization")
+    if not header or not header.lower().startswith("bearer "):
+        raise UnauthorisedError("no token")
+    try:
+        return verifier.principal(header.split(" ", 1)[1].strip())
+    except InvalidTokenError as exc:
+        logger.info("token refused", reason=str(exc))
+        raise UnauthorisedError("invalid token") from exc
+
+
+def unauthorised(exc: UnauthorisedError) -> Response[str]:
+    return json_response(401, {"message": "Unauthorized"}, {"WWW-Authenticate": 'Bearer realm="aim"'})
+
+
+def not_on_caseload(exc: NotOnCaseloadError) -> Response[str]:
+    return json_response(404, {"message": "Not found"})
+
+
+def forbidden(exc: AccessDeniedError) -> Response[str]:
+    return json_response(403, {"message": str(exc)})
+
+
+def held(exc: casework.AlertHeldError) -> Response[str]:
+    return json_response(
+        409,
+        {
+            "message": "Already acknowledged by someone else",
+            "acknowledged_by": exc.held_by,
+            "acknowledged_at": exc.held_at.isoformat(),
+        },
+    )
+
+
+def refused(exc: casework.CaseworkError) -> Response[str]:
+    return json_response(409, {"message": str(exc)})
+
+
+def conflict(exc: CaseConflictError) -> Response[str]:
+    return json_response(409, {"message": "The alert changed while saving; try again"})
+
+
+def register_error_handlers(app: APIGatewayRestResolver) -> None:
+    """Refusals as JSON; a page handler answers its own refusals as HTML before these see them."""
+    app.exception_handler(UnauthorisedError)(unauthorised)
+    app.exception_handler(NotOnCaseloadError)(not_on_caseload)
+    app.exception_handler(AccessDeniedError)(forbidden)
+    app.exception_handler(casework.AlertHeldError)(held)
+    app.exception_handler(casework.CaseworkError)(refused)
+    app.exception_handler(CaseConflictError)(conflict)
+
+
+def date_range(query: dict[str, str]) -> tuple[dict[str, date], list[dict[str, str]]]:
+    """The ``from`` and ``to`` days of a query, and a field error for each one missing or malformed."""
+    errors = []
+    days: dict[str, date] = {}
+    for name in ("from", "to"):
         try:
-            return wiring.verifier.principal(header.split(" ", 1)[1].strip())
-        except InvalidTokenError as exc:
-            logger.info("token refused", reason=str(exc))
-            raise UnauthorisedError("invalid token") from exc
+            days[name] = date.fromisoformat(str(query.get(name, "")))
+        except ValueError:
+            errors.append({"field": name, "message": "a date as YYYY-MM-DD is required"})
+    return days, errors
 
-    # --- errors ---------------------------------------------------------------------------------
-    @app.exception_handler(UnauthorisedError)
-    def _unauthorised(exc: UnauthorisedError) -> Response[str]:
-        return json_response(401, {"message": "Unauthorized"}, {"WWW-Authenticate": 'Bearer realm="aim"'})
 
-    @app.exception_handler(NotOnCaseloadError)
-    def _not_found(exc: NotOnCaseloadError) -> Response[str]:
-        return json_response(404, {"message": "Not found"})
+def json_object(raw: str | None) -> dict[str, Any] | None:
+    """The request body as a JSON object, or None when it is not one."""
+    try:
+        body = json.loads(raw or "")
+    except (json.JSONDecodeError, TypeError, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
 
-    @app.exception_handler(AccessDeniedError)
-    def _forbidden(exc: AccessDeniedError) -> Response[str]:
-        return json_response(403, {"message": str(exc)})
 
-    @app.exception_handler(casework.AlertHeldError)
-    def _held(exc: casework.AlertHeldError) -> Response[str]:
-        return json_response(
-            409,
-            {
-                "message": "Already acknowledged by someone else",
-                "acknowledged_by": exc.held_by,
-                "acknowledged_at": exc.held_at.isoformat(),
-            },
-        )
+class StaffApi:
+    """The ``/api/...`` routes: a bearer token in, the service's answer out as JSON."""
 
-    @app.exception_handler(casework.CaseworkError)
-    def _refused(exc: casework.CaseworkError) -> Response[str]:
-        return json_response(409, {"message": str(exc)})
+    def __init__(self, app: APIGatewayRestResolver, wiring: Wiring) -> None:
+        self.app = app
+        self.service = wiring.service
+        self.verifier = wiring.verifier
 
-    @app.exception_handler(CaseConflictError)
-    def _conflict(exc: CaseConflictError) -> Response[str]:
-        return json_response(409, {"message": "The alert changed while saving; try again"})
+    def principal(self) -> Principal:
+        return bearer_principal(self.app, self.verifier)
+
+    def client(self) -> str:
+        return client_address(self.app)
+
+    def register(self) -> None:
+        app = self.app
+        app.get("/api/establishments/<est>/board")(self.board)
+        app.get("/api/prisoners/<est>/<prisoner_id>")(self.prisoner)
+        app.get("/api/prisoners/<est>/<prisoner_id>/audit")(self.audit)
+        app.get("/api/alerts/<alert_id>")(self.alert)
+        app.get("/api/establishments/<est>/outcomes")(self.outcomes)
+        app.post("/api/alerts/<alert_id>/acknowledge")(self.acknowledge)
+        app.post("/api/alerts/<alert_id>/interventions")(self.intervention)
+        app.post("/api/alerts/<alert_id>/close")(self.close)
 
     # --- reads ----------------------------------------------------------------------------------
-    @app.get("/api/establishments/<est>/board")
-    def board(est: str) -> Response[str]:
-        who = bearer_principal()
-        return json_response(200, service.board(who, est).to_json())
+    def board(self, est: str) -> Response[str]:
+        who = self.principal()
+        return json_response(200, self.service.board(who, est).to_json())
 
-    @app.get("/api/prisoners/<est>/<prisoner_id>")
-    def prisoner(est: str, prisoner_id: str) -> Response[str]:
-        who = bearer_principal()
-        return json_response(200, service.prisoner(who, est, prisoner_id, client_address()).to_json())
+    def prisoner(self, est: str, prisoner_id: str) -> Response[str]:
+        who = self.principal()
+        return json_response(200, self.service.prisoner(who, est, prisoner_id, self.client()).to_json())
 
-    @app.get("/api/prisoners/<est>/<prisoner_id>/audit")
-    def audit(est: str, prisoner_id: str) -> Response[str]:
-        who = bearer_principal()
-        entries = service.audit_trail(who, est, prisoner_id, client_address())
+    def audit(self, est: str, prisoner_id: str) -> Response[str]:
+        who = self.principal()
+        entries = self.service.audit_trail(who, est, prisoner_id, self.client())
         return json_response(200, {"entries": [e.to_json() for e in entries]})
 
-    @app.get("/api/alerts/<alert_id>")
-    def alert(alert_id: str) -> Response[str]:
-        who = bearer_principal()
-        return json_response(200, service.alert(who, alert_id, client_address()).to_json())
+    def alert(self, alert_id: str) -> Response[str]:
+        who = self.principal()
+        return json_response(200, self.service.alert(who, alert_id, self.client()).to_json())
 
-    @app.get("/api/establishments/<est>/outcomes")
-    def outcomes(est: str) -> Response[str]:
-        who = bearer_principal()
+    def outcomes(self, est: str) -> Response[str]:
+        who = self.principal()
         who.can_see(est)  # the caseload first: nothing about the range for someone else's prison
-        query = app.current_event.query_string_parameters or {}
-        errors = []
-        days: dict[str, date] = {}
-        for name in ("from", "to"):
-            try:
-                days[name] = date.fromisoformat(str(query.get(name, "")))
-            except ValueError:
-                errors.append({"field": name, "message": "a date as YYYY-MM-DD is required"})
+        days, errors = date_range(self.app.current_event.query_string_parameters or {})
         if errors:
             return json_response(422, {"message": "Invalid query", "errors": errors})
         try:
-            figures = service.outcomes(who, est, days["from"], days["to"], client_address())
+            figures = self.service.outcomes(who, est, days["from"], days["to"], self.client())
         except BadRangeError as exc:
             return json_response(422, {"message": "Invalid query", "errors": [{"field": "from", "message": str(exc)}]})
         return json_response(200, figures)
 
     # --- changes --------------------------------------------------------------------------------
-    @app.post("/api/alerts/<alert_id>/acknowledge")
-    def acknowledge(alert_id: str) -> Response[str]:
-        who = bearer_principal()
-        return json_response(200, service.acknowledge(who, alert_id, client_address()).to_json())
+    def acknowledge(self, alert_id: str) -> Response[str]:
+        who = self.principal()
+        return json_response(200, self.service.acknowledge(who, alert_id, self.client()).to_json())
 
-    @app.post("/api/alerts/<alert_id>/interventions")
-    def intervention(alert_id: str) -> Response[str]:
-        who = bearer_principal()
-        service.may_act(who, alert_id)  # nothing about someone else's alert, not even that it exists
-        try:
-            body = json.loads(app.current_event.decoded_body or "")
-        except (json.JSONDecodeError, TypeError, ValueError):
-            return json_response(400, {"message": "The body must be a JSON object"})
-        if not isinstance(body, dict):
+    def intervention(self, alert_id: str) -> Response[str]:
+        who = self.principal()
+        self.service.may_act(who, alert_id)  # nothing about someone else's alert, not even that it exists
+        event = self.app.current_event
+        body = json_object(event.decoded_body)
+        if body is None:
             return json_response(400, {"message": "The body must be a JSON object"})
         try:
             entry = InterventionInput.model_validate(body)
         except ValidationError as exc:
             return json_response(422, {"message": "Invalid fields", "errors": field_errors(exc)})
-        key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
-        view, stored, created = service.record_intervention(who, alert_id, entry, client_address(), key)
+        key = event.headers.get("Idempotency-Key") or event.headers.get("idempotency-key")
+        view, stored, created = self.service.record_intervention(who, alert_id, entry, self.client(), key)
         return json_response(201 if created else 200, stored.to_json())
 
-    @app.post("/api/alerts/<alert_id>/close")
-    def close(alert_id: str) -> Response[str]:
-        who = bearer_principal()
-        return json_response(200, service.close(who, alert_id, client_address()).to_json())
+    def close(self, alert_id: str) -> Response[str]:
+        who = self.principal()
+        return json_response(200, self.service.close(who, alert_id, self.client()).to_json())
 
-    from aim.web.pages import not_found_page, register_pages, stage_prefix
 
-    register_pages(app, wiring)
+def register_not_found(app: APIGatewayRestResolver) -> None:
+    """Unknown paths: JSON under ``/api/``, the HTML "Page not found" page elsewhere."""
+    from aim.web.pages import not_found_page, stage_prefix
 
     @app.not_found
     def _nothing(exc: Exception) -> Response[str]:
@@ -189,6 +227,15 @@ def build_app(wiring: Wiring) -> APIGatewayRestResolver:
         event = app.current_event
         return not_found_page(stage_prefix(str(event.request_context.path or ""), event.path))
 
+
+def build_app(wiring: Wiring) -> APIGatewayRestResolver:
+    from aim.web.pages import register_pages
+
+    app = APIGatewayRestResolver()
+    register_error_handlers(app)
+    StaffApi(app, wiring).register()
+    register_pages(app, wiring)
+    register_not_found(app)
     return app
 
 

@@ -114,47 +114,164 @@ class SignInRequiredError(Exception):
     """No session, or one that no longer verifies: the page sends the browser to sign in."""
 
 
-def register_pages(app: APIGatewayRestResolver, wiring: Any) -> None:
-    service = wiring.service
-    secure = wiring.cookie_secure
-    session_name, sign_in_name = security.cookie_names(secure)
+def safe_next(value: str | None) -> str:
+    """A path within AIM to go to after signing in; anything else (another site) goes home."""
+    return value if value and value.startswith("/") and not value.startswith("//") else "/"
 
-    # --- request helpers ------------------------------------------------------------------------
-    def base() -> str:
-        return stage_prefix(str(app.current_event.request_context.path or ""), app.current_event.path)
 
-    def cookies() -> dict[str, str]:
+BOARD_ORDERS: dict[str, Callable[[Any], Any]] = {
+    "light": lambda r: (LIGHT_ORDER.get(r.light, 9), -r.score, r.prisoner_id),
+    "prisoner": lambda r: r.prisoner_id,
+    "location": lambda r: (r.location or "~", r.prisoner_id),
+    "score": lambda r: (r.score, r.prisoner_id),
+    "since": lambda r: (r.since or "", r.prisoner_id),
+}
+
+
+def board_rows(rows: list[Any], wing: str, light: str, sort: str, order: str) -> list[Any]:
+    """The board's rows on one wing and at one light (either may be blank: all), in the order asked for."""
+    kept = [r for r in rows if (not wing or r.wing == wing) and (not light or r.light == light)]
+    return sorted(kept, key=BOARD_ORDERS[sort], reverse=order == "desc")
+
+
+def sort_links(wing: str, light: str, sort: str, order: str) -> Callable[[str], str]:
+    """A column heading's link: sorts by that column, flipping the order if it is the current one."""
+
+    def sort_link(key: str) -> str:
+        flip = "desc" if sort == key and order == "asc" else "asc"
+        return "?" + urlencode(
+            {k: v for k, v in (("wing", wing), ("light", light), ("sort", key), ("order", flip)) if v}
+        )
+
+    return sort_link
+
+
+def back_to(view: Any, notice: str) -> str:
+    """The prisoner's page, at the alerts, telling what became of ``view``'s alert."""
+    r = view.record
+    return (
+        f"/prisoners/{r.establishment}/{r.prisoner_id}?"
+        + urlencode({"notice": notice, "alert": r.alert_id})
+        + "#alerts"
+    )
+
+
+def intervention_from_form(submitted: dict[str, str]) -> tuple[InterventionInput | None, list[dict[str, str]]]:
+    """The intervention a submitted form describes, or the errors to show, one per field, in form order."""
+    body: dict[str, Any] = {k: submitted[k] for k in INTERVENTION_FIELDS if submitted.get(k, "").strip()}
+    errors: list[dict[str, str]] = []
+    if "engaged" in body:
+        body["engaged"] = {"yes": True, "no": False}.get(body["engaged"], body["engaged"])
+    parts = [submitted.get(f"next_review-{p}", "").strip() for p in ("year", "month", "day")]
+    if any(parts):
+        try:
+            body["next_review"] = date(int(parts[0]), int(parts[1]), int(parts[2])).isoformat()
+        except ValueError:
+            errors.append({"field": "next_review", "text": FIELD_MESSAGES["next_review"]})
+    entry = None
+    try:
+        entry = InterventionInput.model_validate(body)
+    except ValidationError as exc:
+        seen = {e["field"] for e in errors}
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error.get("loc") else "action"
+            if name in FIELD_MESSAGES and name not in seen:
+                seen.add(name)
+                errors.append({"field": name, "text": FIELD_MESSAGES[name]})
+    order = {name: i for i, name in enumerate(INTERVENTION_FIELDS)}
+    errors.sort(key=lambda e: order.get(e["field"], 99))
+    return entry, errors
+
+
+def asset(relative: str) -> Response[Any]:
+    """A file under ``static/``, or 404 for anything outside it or missing."""
+    path = (STATIC_DIR / relative).resolve()
+    if STATIC_DIR.resolve() not in path.parents or not path.is_file():
+        return Response(404, "text/plain", "Not found", headers=security.COMMON_HEADERS)
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if path.suffix == ".woff2":
+        content_type = "font/woff2"
+    body: Any = (
+        path.read_text(encoding="utf-8")
+        if content_type.startswith(("text/", "application/javascript", "application/json", "image/svg"))
+        else path.read_bytes()
+    )
+    return Response(
+        200,
+        content_type,
+        body,
+        headers={
+            "Cache-Control": "public, max-age=86400",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def asset_top(name: str) -> Response[Any]:
+    return asset(name)
+
+
+def asset_nested(folder: str, name: str) -> Response[Any]:
+    return asset(f"{folder}/{name}")
+
+
+class PageHandlers:
+    """What every page needs of the current request: the session, the form, CSRF checks, rendering.
+
+    Each group of pages is a subclass whose ``register`` adds its routes to the resolver.
+    """
+
+    def __init__(self, app: APIGatewayRestResolver, wiring: Any) -> None:
+        self.app = app
+        self.wiring = wiring
+        self.service = wiring.service
+        self.secure: bool = wiring.cookie_secure
+        self.session_name, self.sign_in_name = security.cookie_names(self.secure)
+
+    def register(self) -> None:
+        raise NotImplementedError
+
+    def base(self) -> str:
+        return stage_prefix(str(self.app.current_event.request_context.path or ""), self.app.current_event.path)
+
+    def query(self) -> dict[str, str]:
+        return self.app.current_event.query_string_parameters or {}
+
+    def cookies(self) -> dict[str, str]:
         out: dict[str, str] = {}
-        raw = app.current_event.headers.get("Cookie") or app.current_event.headers.get("cookie") or ""
+        headers = self.app.current_event.headers
+        raw = headers.get("Cookie") or headers.get("cookie") or ""
         for part in raw.split(";"):
             name, _, value = part.strip().partition("=")
             if name:
                 out[name] = value
         return out
 
-    def session() -> str:
-        token = cookies().get(session_name, "")
+    def session(self) -> str:
+        token = self.cookies().get(self.session_name, "")
         if not token:
             raise SignInRequiredError()
         return token
 
-    def principal() -> tuple[Principal, str]:
-        token = session()
+    def principal(self) -> tuple[Principal, str]:
+        token = self.session()
         try:
-            return wiring.verifier.principal(token), token
+            return self.wiring.verifier.principal(token), token
         except InvalidTokenError as exc:
             raise SignInRequiredError() from exc
 
-    def form() -> dict[str, str]:
-        parsed = parse_qs(app.current_event.decoded_body or "", keep_blank_values=True)
+    def form(self) -> dict[str, str]:
+        parsed = parse_qs(self.app.current_event.decoded_body or "", keep_blank_values=True)
         return {k: v[-1] for k, v in parsed.items()}
 
-    def client() -> str:
-        return str(app.current_event.request_context.identity.source_ip or "")
+    def client(self) -> str:
+        return str(self.app.current_event.request_context.identity.source_ip or "")
 
-    def render(template: str, status: int = 200, cookies_out: list[Any] | None = None, **context: Any) -> Response[str]:
+    def render(
+        self, template: str, status: int = 200, cookies_out: list[Any] | None = None, **context: Any
+    ) -> Response[str]:
         nonce = security.new_nonce()
-        html = environment().get_template(template).render(base=base(), cspNonce=nonce, **context)
+        html = environment().get_template(template).render(base=self.base(), cspNonce=nonce, **context)
         return Response(
             status_code=status,
             content_type="text/html; charset=utf-8",
@@ -163,168 +280,156 @@ def register_pages(app: APIGatewayRestResolver, wiring: Any) -> None:
             cookies=cookies_out or [],
         )
 
-    def redirect(location: str, cookies_out: list[Any] | None = None) -> Response[str]:
+    def redirect(self, location: str, cookies_out: list[Any] | None = None) -> Response[str]:
         return Response(
             status_code=303,
             body="",
-            headers={"Location": base() + location, **security.COMMON_HEADERS},
+            headers={"Location": self.base() + location, **security.COMMON_HEADERS},
             cookies=cookies_out or [],
         )
 
-    def page(handler: Callable[..., Response[str]]) -> Callable[..., Response[str]]:
+    def page(self, handler: Callable[..., Response[str]]) -> Callable[..., Response[str]]:
+        """``handler`` answering a missing session with sign-in, and refusals with an HTML error page."""
+
         @functools.wraps(handler)
         def wrapped(*args: Any, **kwargs: Any) -> Response[str]:
             try:
                 return handler(*args, **kwargs)
             except SignInRequiredError:
-                target = app.current_event.path if app.current_event.http_method == "GET" else "/"
-                return redirect(
-                    "/sign-in?" + urlencode({"next": target}), [security.expired_cookie(session_name, secure)]
-                )
+                event = self.app.current_event
+                target = event.path if event.http_method == "GET" else "/"
+                expired = security.expired_cookie(self.session_name, self.secure)
+                return self.redirect("/sign-in?" + urlencode({"next": target}), [expired])
             except NotOnCaseloadError:
-                return render("error.html", 404, title="Page not found", message="Page not found.", who=None)
+                return self.render("error.html", 404, title="Page not found", message="Page not found.", who=None)
             except AccessDeniedError as exc:
-                return render(
-                    "error.html", 403, title="You cannot do this", message=str(exc).capitalize() + ".", who=None
-                )
+                message = str(exc).capitalize() + "."
+                return self.render("error.html", 403, title="You cannot do this", message=message, who=None)
 
         return wrapped
 
-    def check_csrf(token: str, submitted: dict[str, str]) -> None:
+    def check_csrf(self, token: str, submitted: dict[str, str]) -> None:
         if not security.csrf_ok(token, submitted.get("csrf")):
-            logger.warning("form refused: CSRF token missing or wrong", path=app.current_event.path)
+            logger.warning("form refused: CSRF token missing or wrong", path=self.app.current_event.path)
             raise AccessDeniedError("this form has expired or did not come from AIM: go back and try again")
 
-    def common(who: Principal, token: str) -> dict[str, Any]:
+    def common(self, who: Principal, token: str) -> dict[str, Any]:
         return {"who": who, "csrf": security.csrf_token(token)}
 
-    # --- sign in --------------------------------------------------------------------------------
-    def safe_next(value: str | None) -> str:
-        return value if value and value.startswith("/") and not value.startswith("//") else "/"
 
-    def sign_in_page(status: int = 200, error: str | None = None, username: str = "") -> Response[str]:
+class SignInPages(PageHandlers):
+    """Signing in with a username and password (the form's own cookie-bound CSRF secret), and out."""
+
+    def register(self) -> None:
+        self.app.get("/sign-in")(self.sign_in_get)
+        self.app.post("/sign-in")(self.sign_in_post)
+        self.app.post("/sign-out")(self.page(self.sign_out))
+
+    def sign_in_page(self, status: int = 200, error: str | None = None, username: str = "") -> Response[str]:
         secret = security.new_form_secret()
-        query = app.current_event.query_string_parameters or {}
-        return render(
+        posted = self.app.current_event.http_method == "POST"
+        return self.render(
             "sign_in.html",
             status,
-            [security.session_cookie(sign_in_name, secret, secure, max_age=1800)],
+            [security.session_cookie(self.sign_in_name, secret, self.secure, max_age=1800)],
             who=None,
             csrf=secret,
             error=error,
             username=username,
-            next=safe_next(form().get("next") if app.current_event.http_method == "POST" else query.get("next")),
-            enabled=wiring.sign_in is not None,
+            next=safe_next(self.form().get("next") if posted else self.query().get("next")),
+            enabled=self.wiring.sign_in is not None,
         )
 
-    @app.get("/sign-in")
-    def sign_in_get() -> Response[str]:
-        return sign_in_page()
+    def sign_in_get(self) -> Response[str]:
+        return self.sign_in_page()
 
-    @app.post("/sign-in")
-    def sign_in_post() -> Response[str]:
+    def sign_in_post(self) -> Response[str]:
         from aim.web.app import record_sign_in_failure
 
-        submitted = form()
-        expected = cookies().get(sign_in_name, "")
+        submitted = self.form()
+        expected = self.cookies().get(self.sign_in_name, "")
         if not expected or submitted.get("csrf") != expected:
-            return render(
-                "error.html",
-                403,
-                title="You cannot do this",
-                message="The sign-in form expired: go back and try again.",
-                who=None,
-            )
+            message = "The sign-in form expired: go back and try again."
+            return self.render("error.html", 403, title="You cannot do this", message=message, who=None)
         username, password = submitted.get("username", "").strip(), submitted.get("password", "")
-        if not username or not password or wiring.sign_in is None:
+        if not username or not password or self.wiring.sign_in is None:
             record_sign_in_failure()
-            return sign_in_page(401, "Enter your username and password", username)
+            return self.sign_in_page(401, "Enter your username and password", username)
         try:
-            token = wiring.sign_in.access_token(username, password)
-            who = wiring.verifier.principal(token)
+            token = self.wiring.sign_in.access_token(username, password)
+            who = self.wiring.verifier.principal(token)
         except (SignInFailedError, InvalidTokenError) as exc:
             record_sign_in_failure()
             logger.info("sign-in refused", reason=str(exc))
-            return sign_in_page(401, "Enter a correct username and password", username)
+            return self.sign_in_page(401, "Enter a correct username and password", username)
         target = safe_next(submitted.get("next"))
         if target == "/" and who.caseload:
             target = f"/establishments/{who.caseload[0]}"
-        return redirect(
+        return self.redirect(
             target,
             [
-                security.session_cookie(session_name, token, secure, max_age=3600),
-                security.expired_cookie(sign_in_name, secure),
+                security.session_cookie(self.session_name, token, self.secure, max_age=3600),
+                security.expired_cookie(self.sign_in_name, self.secure),
             ],
         )
 
-    @app.post("/sign-out")
-    @page
-    def sign_out() -> Response[str]:
-        token = session()
-        check_csrf(token, form())
-        return redirect("/sign-in", [security.expired_cookie(session_name, secure)])
+    def sign_out(self) -> Response[str]:
+        token = self.session()
+        self.check_csrf(token, self.form())
+        return self.redirect("/sign-in", [security.expired_cookie(self.session_name, self.secure)])
 
-    # --- board ----------------------------------------------------------------------------------
-    @app.get("/")
-    @page
-    def home() -> Response[str]:
-        who, token = principal()
+
+class BoardPages(PageHandlers):
+    """Home (a caseload of one goes straight to its board) and an establishment's board."""
+
+    def register(self) -> None:
+        self.app.get("/")(self.page(self.home))
+        self.app.get("/establishments/<est>")(self.page(self.board))
+
+    def home(self) -> Response[str]:
+        who, token = self.principal()
         if len(who.caseload) == 1:
-            return redirect(f"/establishments/{who.caseload[0]}")
-        return render("home.html", **common(who, token))
+            return self.redirect(f"/establishments/{who.caseload[0]}")
+        return self.render("home.html", **self.common(who, token))
 
-    @app.get("/establishments/<est>")
-    @page
-    def board(est: str) -> Response[str]:
-        who, token = principal()
-        view = service.board(who, est)
-        query = app.current_event.query_string_parameters or {}
+    def board(self, est: str) -> Response[str]:
+        who, token = self.principal()
+        view = self.service.board(who, est)
+        query = self.query()
         wing, light = query.get("wing", ""), query.get("light", "")
         sort = query.get("sort", "light") if query.get("sort") in SORT_KEYS else "light"
         order = "desc" if query.get("order") == "desc" else "asc"
-        rows = [r for r in view.rows if (not wing or r.wing == wing) and (not light or r.light == light)]
-        keys: dict[str, Callable[[Any], Any]] = {
-            "light": lambda r: (LIGHT_ORDER.get(r.light, 9), -r.score, r.prisoner_id),
-            "prisoner": lambda r: r.prisoner_id,
-            "location": lambda r: (r.location or "~", r.prisoner_id),
-            "score": lambda r: (r.score, r.prisoner_id),
-            "since": lambda r: (r.since or "", r.prisoner_id),
-        }
-        rows = sorted(rows, key=keys[sort], reverse=order == "desc")
-        counts = {k: sum(1 for r in view.rows if r.light == k) for k in LIGHT_TAGS}
-
-        def sort_link(key: str) -> str:
-            flip = "desc" if sort == key and order == "asc" else "asc"
-            return "?" + urlencode(
-                {k: v for k, v in (("wing", wing), ("light", light), ("sort", key), ("order", flip)) if v}
-            )
-
-        return render(
+        return self.render(
             "board.html",
             est=est,
-            rows=rows,
+            rows=board_rows(view.rows, wing, light, sort, order),
             cases=view.cases,
-            counts=counts,
+            counts={k: sum(1 for r in view.rows if r.light == k) for k in LIGHT_TAGS},
             wings=sorted({r.wing for r in view.rows}),
             wing=wing,
             light=light,
             sort=sort,
             order=order,
-            sort_link=sort_link,
+            sort_link=sort_links(wing, light, sort, order),
             total=len(view.rows),
-            **common(who, token),
+            **self.common(who, token),
         )
 
-    # --- prisoner -------------------------------------------------------------------------------
-    @app.get("/prisoners/<est>/<prisoner_id>")
-    @page
-    def prisoner(est: str, prisoner_id: str) -> Response[str]:
-        who, token = principal()
-        detail = service.prisoner(who, est, prisoner_id, client())
-        query = app.current_event.query_string_parameters or {}
+
+class PrisonerPages(PageHandlers):
+    """A prisoner's page (routine, alerts, interventions) and their audit trail."""
+
+    def register(self) -> None:
+        self.app.get("/prisoners/<est>/<prisoner_id>")(self.page(self.prisoner))
+        self.app.get("/prisoners/<est>/<prisoner_id>/audit")(self.page(self.audit))
+
+    def prisoner(self, est: str, prisoner_id: str) -> Response[str]:
+        who, token = self.principal()
+        detail = self.service.prisoner(who, est, prisoner_id, self.client())
+        query = self.query()
         notice = query.get("notice", "")
         noticed = next((a for a in detail.alerts if a.record.alert_id == query.get("alert")), None)
-        return render(
+        return self.render(
             "prisoner.html",
             est=est,
             p=detail.view,
@@ -332,42 +437,42 @@ def register_pages(app: APIGatewayRestResolver, wiring: Any) -> None:
             notice=notice,
             noticed=noticed,
             role=who.role_at(est),
-            **common(who, token),
+            **self.common(who, token),
         )
 
-    @app.get("/prisoners/<est>/<prisoner_id>/audit")
-    @page
-    def audit(est: str, prisoner_id: str) -> Response[str]:
-        who, token = principal()
-        entries = service.audit_trail(who, est, prisoner_id, client())
-        return render("audit.html", est=est, prisoner_id=prisoner_id, entries=entries, **common(who, token))
+    def audit(self, est: str, prisoner_id: str) -> Response[str]:
+        who, token = self.principal()
+        entries = self.service.audit_trail(who, est, prisoner_id, self.client())
+        return self.render("audit.html", est=est, prisoner_id=prisoner_id, entries=entries, **self.common(who, token))
 
-    # --- alert actions --------------------------------------------------------------------------
-    def back_to(view: Any, notice: str) -> str:
-        r = view.record
-        return (
-            f"/prisoners/{r.establishment}/{r.prisoner_id}?"
-            + urlencode({"notice": notice, "alert": r.alert_id})
-            + "#alerts"
-        )
 
-    @app.post("/alerts/<alert_id>/acknowledge")
-    @page
-    def acknowledge(alert_id: str) -> Response[str]:
-        who, token = principal()
-        check_csrf(token, form())
+class AlertPages(PageHandlers):
+    """Acting on an alert: acknowledge it, record an intervention, close it."""
+
+    def register(self) -> None:
+        self.app.post("/alerts/<alert_id>/acknowledge")(self.page(self.acknowledge))
+        self.app.get("/alerts/<alert_id>/interventions/new")(self.page(self.intervention_new))
+        self.app.post("/alerts/<alert_id>/interventions")(self.page(self.intervention_post))
+        self.app.get("/alerts/<alert_id>/close")(self.page(self.close_get))
+        self.app.post("/alerts/<alert_id>/close")(self.page(self.close_post))
+
+    def acknowledge(self, alert_id: str) -> Response[str]:
+        who, token = self.principal()
+        self.check_csrf(token, self.form())
         try:
-            view = service.acknowledge(who, alert_id, client())
+            view = self.service.acknowledge(who, alert_id, self.client())
         except casework.AlertHeldError:
-            view = service.alert(who, alert_id, client())
-            return redirect(back_to(view, "held"))
+            view = self.service.alert(who, alert_id, self.client())
+            return self.redirect(back_to(view, "held"))
         except casework.AlertClosedError:
-            view = service.alert(who, alert_id, client())
-            return redirect(back_to(view, "closed"))
-        return redirect(back_to(view, "acknowledged"))
+            view = self.service.alert(who, alert_id, self.client())
+            return self.redirect(back_to(view, "closed"))
+        return self.redirect(back_to(view, "acknowledged"))
 
-    def intervention_form(who: Principal, token: str, alert_id: str, status: int = 200, **extra: Any) -> Response[str]:
-        view = service.alert(who, alert_id, client())
+    def intervention_form(
+        self, who: Principal, token: str, alert_id: str, status: int = 200, **extra: Any
+    ) -> Response[str]:
+        view = self.service.alert(who, alert_id, self.client())
         who.can_act(view.record.establishment)
         values: dict[str, str] = extra.pop("values", {})
         errors: list[dict[str, str]] = extra.pop("errors", [])
@@ -376,7 +481,7 @@ def register_pages(app: APIGatewayRestResolver, wiring: Any) -> None:
             return [{"value": k, "text": v, "checked": values.get(name) == k} for k, v in choices.items()]
 
         anchors = {"next_review": "next_review-day"}
-        return render(
+        return self.render(
             "intervention.html",
             status,
             alert=view,
@@ -388,112 +493,59 @@ def register_pages(app: APIGatewayRestResolver, wiring: Any) -> None:
             outcome_items=items(OUTCOME_WORDS, "outcome"),
             useful_items=items(USEFUL_WORDS, "useful"),
             idempotency_key=extra.pop("idempotency_key", security.new_form_secret()),
-            **common(who, token),
+            **self.common(who, token),
         )
 
-    @app.get("/alerts/<alert_id>/interventions/new")
-    @page
-    def intervention_new(alert_id: str) -> Response[str]:
-        who, token = principal()
-        return intervention_form(who, token, alert_id)
+    def intervention_new(self, alert_id: str) -> Response[str]:
+        who, token = self.principal()
+        return self.intervention_form(who, token, alert_id)
 
-    @app.post("/alerts/<alert_id>/interventions")
-    @page
-    def intervention_post(alert_id: str) -> Response[str]:
-        who, token = principal()
-        submitted = form()
-        check_csrf(token, submitted)
-        service.may_act(who, alert_id)
-        body: dict[str, Any] = {k: submitted[k] for k in INTERVENTION_FIELDS if submitted.get(k, "").strip()}
-        errors: list[dict[str, str]] = []
-        if "engaged" in body:
-            body["engaged"] = {"yes": True, "no": False}.get(body["engaged"], body["engaged"])
-        parts = [submitted.get(f"next_review-{p}", "").strip() for p in ("year", "month", "day")]
-        if any(parts):
-            try:
-                body["next_review"] = date(int(parts[0]), int(parts[1]), int(parts[2])).isoformat()
-            except ValueError:
-                errors.append({"field": "next_review", "text": FIELD_MESSAGES["next_review"]})
-        entry = None
-        try:
-            entry = InterventionInput.model_validate(body)
-        except ValidationError as exc:
-            seen = {e["field"] for e in errors}
-            for error in exc.errors():
-                name = str(error["loc"][0]) if error.get("loc") else "action"
-                if name in FIELD_MESSAGES and name not in seen:
-                    seen.add(name)
-                    errors.append({"field": name, "text": FIELD_MESSAGES[name]})
+    def intervention_post(self, alert_id: str) -> Response[str]:
+        who, token = self.principal()
+        submitted = self.form()
+        self.check_csrf(token, submitted)
+        self.service.may_act(who, alert_id)
+        entry, errors = intervention_from_form(submitted)
+        key = submitted.get("idempotency_key")
         if errors or entry is None:
-            order = {name: i for i, name in enumerate(INTERVENTION_FIELDS)}
-            errors.sort(key=lambda e: order.get(e["field"], 99))
-            return intervention_form(
-                who,
-                token,
-                alert_id,
-                422,
-                values=submitted,
-                errors=errors,
-                idempotency_key=submitted.get("idempotency_key"),
+            return self.intervention_form(
+                who, token, alert_id, 422, values=submitted, errors=errors, idempotency_key=key
             )
         try:
-            view, _, _ = service.record_intervention(who, alert_id, entry, client(), submitted.get("idempotency_key"))
+            view, _, _ = self.service.record_intervention(who, alert_id, entry, self.client(), key)
         except casework.AlertClosedError:
-            view = service.alert(who, alert_id, client())
-            return redirect(back_to(view, "closed"))
-        return redirect(back_to(view, "recorded"))
+            view = self.service.alert(who, alert_id, self.client())
+            return self.redirect(back_to(view, "closed"))
+        return self.redirect(back_to(view, "recorded"))
 
-    @app.get("/alerts/<alert_id>/close")
-    @page
-    def close_get(alert_id: str) -> Response[str]:
-        who, token = principal()
-        view = service.alert(who, alert_id, client())
+    def close_get(self, alert_id: str) -> Response[str]:
+        who, token = self.principal()
+        view = self.service.alert(who, alert_id, self.client())
         who.can_act(view.record.establishment)
-        return render("close.html", alert=view, errors=[], **common(who, token))
+        return self.render("close.html", alert=view, errors=[], **self.common(who, token))
 
-    @app.post("/alerts/<alert_id>/close")
-    @page
-    def close_post(alert_id: str) -> Response[str]:
-        who, token = principal()
-        check_csrf(token, form())
+    def close_post(self, alert_id: str) -> Response[str]:
+        who, token = self.principal()
+        self.check_csrf(token, self.form())
         try:
-            view = service.close(who, alert_id, client())
+            view = self.service.close(who, alert_id, self.client())
         except casework.NoInterventionError:
-            view = service.alert(who, alert_id, client())
+            view = self.service.alert(who, alert_id, self.client())
             errors = [{"text": "Record an intervention before closing this alert", "href": "#close"}]
-            return render("close.html", 422, alert=view, errors=errors, **common(who, token))
-        return redirect(back_to(view, "closed"))
+            return self.render("close.html", 422, alert=view, errors=errors, **self.common(who, token))
+        return self.redirect(back_to(view, "closed"))
 
-    # --- static assets --------------------------------------------------------------------------
-    def asset(relative: str) -> Response[Any]:
-        path = (STATIC_DIR / relative).resolve()
-        if STATIC_DIR.resolve() not in path.parents or not path.is_file():
-            return Response(404, "text/plain", "Not found", headers=security.COMMON_HEADERS)
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if path.suffix == ".woff2":
-            content_type = "font/woff2"
-        body: Any = (
-            path.read_text(encoding="utf-8")
-            if content_type.startswith(("text/", "application/javascript", "application/json", "image/svg"))
-            else path.read_bytes()
-        )
-        return Response(
-            200,
-            content_type,
-            body,
-            headers={
-                "Cache-Control": "public, max-age=86400",
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
 
-    @app.get("/assets/<name>")
-    def asset_top(name: str) -> Response[Any]:
-        return asset(name)
+def register_assets(app: APIGatewayRestResolver) -> None:
+    """The CSS, JavaScript, fonts and images the pages load, served from ``static/``."""
+    app.get("/assets/<name>")(asset_top)
+    app.get("/assets/<folder>/<name>")(asset_nested)
 
-    @app.get("/assets/<folder>/<name>")
-    def asset_nested(folder: str, name: str) -> Response[Any]:
-        return asset(f"{folder}/{name}")
+
+def register_pages(app: APIGatewayRestResolver, wiring: Any) -> None:
+    for group in (SignInPages, BoardPages, PrisonerPages, AlertPages):
+        group(app, wiring).register()
+    register_assets(app)
 
 
 __all__ = ["register_pages", "when", "day", "environment"]
