@@ -48,7 +48,11 @@ def run_serve(args: argparse.Namespace) -> int:
             config = config.model_copy(update={"establishments": [establishment]})
         print(f"Replaying the demo establishment {establishment} on the embedded local AWS...")
     summary = replay(
-        batches, config, progress=progress_printer("  replay"), keep=lambda local: serve_local(local, args.port)
+        batches,
+        config,
+        progress=progress_printer("  replay"),
+        aws=True,  # the board reads the tables the embedded AWS holds
+        keep=lambda local: serve_local(local, args.port),
     )
     for line in summary.lines():
         print(line)
