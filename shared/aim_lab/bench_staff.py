@@ -45,7 +45,7 @@ def bench_staff_api(prisoners: int = 1500, requests: int = 200, reds: int = 15) 
                 result = staff.call(api_event("GET", "/api/establishments/LEI/board", headers, b""))
                 board.append((time.perf_counter() - started) * 1000)
                 assert result["statusCode"] == 200
-            # The first board read after a scoring run changed something: every prisoner is read again.
+            # The first board read after a scoring run changed something: the run's board is read again.
             fresh: list[float] = []
             ddb, table = local.clients["dynamodb"], local.resources["state_table"]
             for n in range(requests):

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from aim.adapters.state_table import alert_record_item, meta_item, state_item
+from aim.adapters.state_table import alert_record_item, board_items, meta_item, state_item
 from aim.config import AimConfig
 from aim.domain.alerts import ALERT_SCHEMA, alert_id_for
 from aim.domain.features import NF, F
@@ -102,6 +102,7 @@ def seed_establishment(
     rng = np.random.default_rng(seed)
     items: list[dict[str, Any]] = []
     alerts: list[SeededAlert] = []
+    states: list[PrisonerState] = []
     raised = datetime(judged.year, judged.month, judged.day, 7, tzinfo=UTC) + timedelta(days=1)
     for n in range(prisoners):
         light = (
@@ -136,7 +137,9 @@ def seed_establishment(
             items.append(alert_record_item(establishment, message, int((raised + timedelta(days=365)).timestamp())))
             alerts.append(SeededAlert(alert_id, establishment, pid))
         items.append(state_item(s))
-    # The run's marker, as every scoring run that changed anything writes it after the states.
+        states.append(s)
+    # The board, then the run's marker, as every scoring run that changed anything writes them.
+    items.extend(board_items(establishment, states))
     items.append(meta_item(establishment, {"judged_day": judged.isoformat(), "seed": seed}))
     rows = [{"PutRequest": {"Item": {k: ser.serialize(v) for k, v in item.items()}}} for item in items]
     for start in range(0, len(rows), 25):

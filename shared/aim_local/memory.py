@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from aim.adapters.state_table import StateSnapshots, state_from_item
+from aim.adapters.state_table import StateSnapshots, board_rows_of_items, is_state_item, state_from_item
 from aim.config import AimConfig
 from aim.domain.activity import DayPack, Fact, distinct_facts, facts_of_chunk
 from aim.domain.ports import RunControl
@@ -61,6 +61,7 @@ class InMemoryStateRepository:
     def __init__(self) -> None:
         self._states: dict[str, dict[str, dict[str, Any]]] = {}  # establishment -> prisoner -> stored item
         self._meta: dict[str, dict[str, Any]] = {}
+        self._boards: dict[str, dict[str, dict[str, Any]]] = {}  # establishment -> sort key -> board item
         self._leases: dict[str, tuple[str, int]] = {}
         self._alerts: dict[str, dict[str, str]] = {}  # establishment -> alert id -> message JSON
         self._outbox: dict[str, dict[str, str]] = {}
@@ -91,12 +92,20 @@ class InMemoryStateRepository:
         return {s.prisoner_id: s for s in states}
 
     def save_states(self, establishment: str, states: Iterable[PrisonerState]) -> int:
-        changed = self._snapshots.changed(states)
+        changed = self._snapshots.changed(establishment, states)
         stored = self._states.setdefault(establishment, {})
+        board = self._boards.setdefault(establishment, {})
         for item in changed:
-            stored[str(item["sk"])[2:]] = item
+            if is_state_item(item):
+                stored[str(item["sk"])[2:]] = item
+            else:
+                board[str(item["sk"])] = item
         self._snapshots.remember(changed)
-        return len(changed)
+        return sum(1 for i in changed if is_state_item(i))
+
+    def load_board(self, establishment: str) -> list[list[Any]] | None:
+        board = self._boards.get(establishment)
+        return board_rows_of_items(board.values()) if board else None
 
     def record_alert(self, establishment: str, message: dict[str, Any], expires_at: int) -> bool:
         records = self._alerts.setdefault(establishment, {})

@@ -100,3 +100,76 @@ def test_states_round_trip_and_only_changed_ones_are_written(repos) -> None:
     assert state.load_states("LEI", 10)["B2345CD"].light == "green"
     control = state.load_control("LEI")
     assert json.dumps(control.meta) == json.dumps({"loaded": {"2026-11-20": 1}}) and control.pending == []
+
+
+def test_board_is_saved_with_the_states_and_round_trips(repos) -> None:
+    _, state = repos
+    # Given no board saved yet
+    assert state.load_board("LEI") is None
+    # When a run saves three states: one red with an open alert, one on a wing, one released
+    red = PrisonerState.new("LEI", "A1234BC", DAY, 10)
+    red.light, red.score, red.light_since = "red", 7.4567, "2026-11-20T07:00:00+00:00"
+    red.open_alert = {"alert_id": "LEI-7f3a", "raised_at": "2026-11-20T07:00:00+00:00"}
+    red.profile = {"location": ["B-2-07", "2026-11-01T00:00:00Z|seed"]}
+    quiet = PrisonerState.new("LEI", "B2345CD", DAY, 10)
+    gone = PrisonerState.new("LEI", "C3456DE", DAY, 10)
+    gone.movement = ["release", "2026-11-18T10:00:00Z", "2026-11-18"]
+    assert state.save_states("LEI", [red, quiet, gone]) == 3
+    # Then the board has everyone in custody, with what the board shows of them
+    assert state.load_board("LEI") == [
+        ["A1234BC", "B", "B-2-07", "red", 7.457, "2026-11-20T07:00:00+00:00", "LEI-7f3a"],
+        ["B2345CD", "?", None, "insufficient", 0.0, None, None],
+    ]
+    assert state.load_board("MDI") is None
+    # And a later run's change is on it
+    loaded = state.load_states("LEI", 10)
+    loaded["B2345CD"].light = "green"
+    assert state.save_states("LEI", loaded.values()) == 1
+    assert [row[3] for row in state.load_board("LEI")] == ["red", "green"]
+
+
+def test_a_board_too_large_for_one_item_is_split_and_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aim.adapters import state_table
+    from aim.adapters.state_table import BOARD_SK, board_items, board_rows_of_items
+
+    # Given an item's share of compressed bytes far smaller than 3,000 prisoners' board
+    monkeypatch.setattr(state_table, "BOARD_PART_BYTES", 4_000)
+    states = []
+    for n in range(3000):
+        s = PrisonerState.new("LEI", f"A{n:04d}BC", DAY, 10)
+        s.profile = {"location": [f"{'ABCD'[n % 4]}-{n % 7}-{n % 31:02d}", "x"]}
+        states.append(s)
+    # When it is made into items
+    items = board_items("LEI", states)
+    # Then it takes more than one, each within the share, and reads back whole and in order
+    assert len(items) > 1 and items[0]["sk"] == BOARD_SK and items[0]["parts"] == len(items)
+    assert all(len(i["b"]) <= 4_000 for i in items)
+    rows = board_rows_of_items(reversed(items))
+    assert [r[0] for r in rows] == [f"A{n:04d}BC" for n in range(3000)]
+    assert rows[5][1:3] == ["B", "B-5-05"]
+
+
+def test_the_board_reader_reads_a_board_saved_in_several_items(monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from aim.adapters import state_table
+    from aim.adapters.board_state import StateTableBoardReader
+    from moto import mock_aws
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setattr(state_table, "BOARD_PART_BYTES", 1_000)
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        create_table(ddb, "state")
+        state = DynamoStateRepository("state", ddb)
+        # Given a run that saved 400 prisoners' board in several items, and its record
+        states = [PrisonerState.new("LEI", f"A{n:04d}BC", DAY, 10) for n in range(400)]
+        for n, s in enumerate(states):
+            s.light = "green" if n % 3 else "amber"
+        state.save_states("LEI", states)
+        state.save_meta("LEI", {"run": 1})
+        assert len(state.table.query("LEI#BOARD")) > 1
+        # When the board is read
+        rows = StateTableBoardReader("state", 10, ddb).board("LEI")
+    # Then it is everyone's row, as saved
+    assert [(r.prisoner_id, r.light) for r in rows] == [(s.prisoner_id, s.light) for s in states]

@@ -401,30 +401,48 @@ def test_officer_cannot_read_the_audit_trail(api: Api) -> None:
 
 def test_board_is_read_again_once_a_scoring_run_changed_something(api: Api) -> None:
     """The board keeps what it read while the scorer's run marker is the same."""
-    import json as _json
-
-    from aim.adapters.state_table import META_SK, state_from_item, state_item
-    from aim.adapters.state_table import run_partition as control_partition
+    from aim.adapters.state_table import DynamoStateRepository
     from aim.service.scoring_run import horizon
 
     ddb = api.staff.local.clients["dynamodb"]
     table = api.staff.local.resources["state_table"]
     green = api.call("GET", "/api/establishments/LEI/board")[1]["prisoners"][-1]
-    item = ddb.get_item(TableName=table, Key={"pk": {"S": "LEI"}, "sk": {"S": f"P#{green['prisoner_id']}"}})["Item"]
-    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-    plain = {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
-    state = state_from_item(plain, horizon(api.staff.local.config))
-    state.light = "amber"
-    ddb.put_item(TableName=table, Item={k: TypeSerializer().serialize(v) for k, v in state_item(state).items()})
+    # Given a scoring run that turns one prisoner amber and saves the states (and with them the board)
+    repository = DynamoStateRepository(table, ddb)
+    states = repository.load_states("LEI", horizon(api.staff.local.config))
+    states[green["prisoner_id"]].light = "amber"
+    assert repository.save_states("LEI", states.values()) == 1
+    # Then until the run's record is written the board still shows what it read
     unchanged = api.call("GET", "/api/establishments/LEI/board")[1]["prisoners"]
     assert next(r for r in unchanged if r["prisoner_id"] == green["prisoner_id"])["light"] == "green"
-    ddb.put_item(
-        TableName=table,
-        Item={"pk": {"S": control_partition("LEI")}, "sk": {"S": META_SK}, "m": {"S": _json.dumps({"run": 2})}},
-    )
+    # And once it is, the next read shows the change
+    repository.save_meta("LEI", {"run": 2})
     changed = api.call("GET", "/api/establishments/LEI/board")[1]["prisoners"]
     assert next(r for r in changed if r["prisoner_id"] == green["prisoner_id"])["light"] == "amber"
+
+
+def test_board_of_a_table_no_run_wrote_a_board_to_is_read_from_the_states(api: Api) -> None:
+    """A table written before scoring runs wrote the board: every prisoner's state is read."""
+    from aim.adapters.state_table import BOARD_SK, META_SK, board_partition
+    from aim.adapters.state_table import run_partition as control_partition
+
+    ddb = api.staff.local.clients["dynamodb"]
+    table = api.staff.local.resources["state_table"]
+    before = api.call("GET", "/api/establishments/MDI/board", user="mdi-officer")[1]["prisoners"]
+    # Given the board item gone and a new run marker
+    key = {"pk": {"S": board_partition("MDI")}, "sk": {"S": BOARD_SK}}
+    board_item = ddb.get_item(TableName=table, Key=key)["Item"]
+    ddb.delete_item(TableName=table, Key=key)
+    try:
+        ddb.put_item(
+            TableName=table,
+            Item={"pk": {"S": control_partition("MDI")}, "sk": {"S": META_SK}, "m": {"S": '{"run":3}'}},
+        )
+        # Then the board read from the states is the same board
+        status, body = api.call("GET", "/api/establishments/MDI/board", user="mdi-officer")
+        assert status == 200 and body["prisoners"] == before and len(before) == 10
+    finally:
+        ddb.put_item(TableName=table, Item=board_item)
 
 
 def test_pages_under_an_api_gateway_stage_link_and_redirect_within_it(api: Api) -> None:

@@ -5,12 +5,16 @@ Read through the key layout that ``aim.adapters.state_table`` owns (written by t
 - ``pk = {EST}``, ``sk = P#{prison number}``: one ``PrisonerState`` item (``light``, ``origin``,
   compressed ``days``, and the JSON ``s`` with profile, score, reasons, static factors, open alert).
 - ``pk = {EST}#ALERT``, ``sk = {alert id}``: the ``aim.alert/1`` message of every alert raised.
+- ``pk = {EST}#BOARD``, ``sk = ~BOARD``: the board's rows for everyone in custody, compressed,
+  written by the scoring run with the states (more items, ``~BOARD#1`` on, only for a board too
+  large for one).
 - ``pk = {EST}#RUN``, ``sk = ~META``: written by every scoring run that changed anything, after
-  the states it wrote.
+  the states and the board it wrote.
 
-The board reads only ``light`` and ``s`` (never the day vectors), and keeps what it read while the
-run marker stays the same: one small GetItem instead of re-reading every prisoner when nothing
-was scored since. A prisoner's page reads one item.
+The board keeps what it read while the run marker stays the same: one small GetItem when nothing
+was scored since, and one more for the board item after a run. Only a table no run has written a
+board to yet is read prisoner by prisoner (``light`` and ``s``, never the day vectors). A
+prisoner's page reads one item.
 """
 
 from __future__ import annotations
@@ -24,7 +28,17 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 
 from aim.adapters.aws import client as aws_client
-from aim.adapters.state_table import META_SK, STATE_PREFIX, alert_partition, state_from_item
+from aim.adapters.state_table import (
+    BOARD_SK,
+    META_SK,
+    STATE_PREFIX,
+    alert_partition,
+    board_part_sk,
+    board_partition,
+    board_row,
+    board_rows_of_items,
+    state_from_item,
+)
 from aim.adapters.state_table import run_partition as control_partition
 from aim.domain.board import AlertRecord, BoardRow, PrisonerView, routine_against_usual
 
@@ -34,10 +48,6 @@ BATCH_GET_LIMIT = 100
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _DESER.deserialize(v) for k, v in item.items()}
-
-
-def _in_custody(movement: list[Any] | None) -> bool:
-    return movement is None or movement[0] == "reception"
 
 
 class StateTableBoardReader:
@@ -87,32 +97,42 @@ class StateTableBoardReader:
         return list(rows)
 
     def _read_board(self, establishment: str) -> list[BoardRow]:
+        rows = self._board_item_rows(establishment)
+        if rows is None:
+            rows = self._state_rows(establishment)
+        return [BoardRow(str(r[0]), str(r[1]), r[2], str(r[3]), float(r[4]), r[5], r[6]) for r in rows]
+
+    def _board_item_rows(self, establishment: str) -> list[list[Any]] | None:
+        """The rows of the board the last scoring run wrote; None if no run has written one."""
+        pk = board_partition(establishment)
+        first = self.client.get_item(
+            TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": BOARD_SK}}, ConsistentRead=True
+        ).get("Item")
+        if not first:
+            return None
+        items = [_plain(first)]
+        parts = int(items[0]["parts"])
+        for start in range(1, parts, BATCH_GET_LIMIT):
+            keys = [
+                {"pk": {"S": pk}, "sk": {"S": board_part_sk(n)}}
+                for n in range(start, min(parts, start + BATCH_GET_LIMIT))
+            ]
+            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                items.extend(_plain(i) for i in response.get("Responses", {}).get(self.table, []))
+                request = response.get("UnprocessedKeys") or {}
+        return board_rows_of_items(items)
+
+    def _state_rows(self, establishment: str) -> list[list[Any]]:
         items = self._query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
             ExpressionAttributeValues={":pk": {"S": establishment}, ":p": {"S": STATE_PREFIX}},
             ProjectionExpression="sk, #l, s",
             ExpressionAttributeNames={"#l": "light"},
         )
-        rows = []
-        for item in items:
-            small = json.loads(item["s"]["S"])
-            if not _in_custody(small.get("movement")):
-                continue
-            location = (small.get("profile") or {}).get("location")
-            loc = str(location[0]) if location else None
-            open_alert = small.get("open_alert") or {}
-            rows.append(
-                BoardRow(
-                    prisoner_id=item["sk"]["S"][len(STATE_PREFIX) :],
-                    wing=loc.split("-")[0] if loc else "?",
-                    location=loc,
-                    light=item.get("light", {}).get("S", "insufficient"),
-                    score=float(small.get("score") or 0.0),
-                    since=small.get("light_since"),
-                    open_alert_id=open_alert.get("alert_id"),
-                )
-            )
-        return rows
+        found = (board_row(i["sk"]["S"], i.get("light", {}).get("S", "insufficient"), i["s"]["S"]) for i in items)
+        return [r for r in found if r is not None]
 
     # --- one prisoner -----------------------------------------------------------------------------
     def prisoner(self, establishment: str, prisoner_id: str) -> PrisonerView | None:

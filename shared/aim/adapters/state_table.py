@@ -9,8 +9,13 @@ Key layout:
     pk = "{EST}#RUN",    sk = "~META"         the last run's record ``m`` (days loaded, kiosk hours)
     pk = "{EST}#RUN",    sk = "{alert id}"    the outbox: an alert recorded and not yet sent
     pk = "{EST}#ALERT",  sk = "{alert id}"    every alert raised, kept for audit (``expires_at``)
+    pk = "{EST}#BOARD",  sk = "~BOARD", "~BOARD#1", ...
+                                              the board: one row per prisoner in custody (``b``,
+                                              zlib-compressed compact JSON), written with the
+                                              states; ``parts`` on the first says how many items
 
-The run partition is read by one Query every run; ``~META`` sorts after every alert id.
+The run partition is read by one Query every run; ``~META`` sorts after every alert id. The board
+has its own partition so that Query never reads it.
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ from aim.domain.prisoner import PrisonerState
 STATE_PREFIX = "P#"
 LEASE_SK = "LEASE"
 META_SK = "~META"
+BOARD_SK = "~BOARD"
+BOARD_FIELDS = ("prisoner_id", "wing", "location", "light", "score", "since", "open_alert_id")
+# Compressed bytes per board item: well under DynamoDB's 400 KB item limit (1,500 rows take ~20 KB).
+BOARD_PART_BYTES = 300_000
 
 
 def run_partition(establishment: str) -> str:
@@ -39,6 +48,14 @@ def run_partition(establishment: str) -> str:
 
 def alert_partition(establishment: str) -> str:
     return f"{establishment}#ALERT"
+
+
+def board_partition(establishment: str) -> str:
+    return f"{establishment}#BOARD"
+
+
+def board_part_sk(n: int) -> str:
+    return BOARD_SK if n == 0 else f"{BOARD_SK}#{n}"
 
 
 def state_item(state: PrisonerState) -> dict[str, Any]:
@@ -107,6 +124,68 @@ def state_from_item(item: dict[str, Any], horizon: int) -> PrisonerState:
     return state
 
 
+def board_row(sk: str, light: str, s: str) -> list[Any] | None:
+    """The board's row (``BOARD_FIELDS``) of a stored state's ``sk``, ``light`` and ``s``; None for
+    someone no longer in custody."""
+    small = json.loads(s)
+    movement = small.get("movement")
+    if movement is not None and movement[0] != "reception":
+        return None
+    location = (small.get("profile") or {}).get("location")
+    loc = str(location[0]) if location else None
+    return [
+        sk[len(STATE_PREFIX) :],
+        loc.split("-")[0] if loc else "?",
+        loc,
+        light,
+        float(small.get("score") or 0.0),
+        small.get("light_since"),
+        (small.get("open_alert") or {}).get("alert_id"),
+    ]
+
+
+def _board_parts(rows: list[list[Any]]) -> list[bytes]:
+    body = zlib.compress(json.dumps(rows, separators=(",", ":")).encode("utf-8"), 6)
+    if len(body) <= BOARD_PART_BYTES or len(rows) < 2:
+        return [body]
+    half = len(rows) // 2
+    return _board_parts(rows[:half]) + _board_parts(rows[half:])
+
+
+def board_items(establishment: str, states: Iterable[PrisonerState]) -> list[dict[str, Any]]:
+    """The board of an establishment from every prisoner's state: the rows ``board_row`` reads of
+    their stored form, in as few items as fit; deterministic, so an unchanged board compares equal."""
+    rows = [
+        [
+            s.prisoner_id,
+            s.wing,
+            s.location,
+            s.light,
+            round(s.score, 3),
+            s.light_since,
+            (s.open_alert or {}).get("alert_id"),
+        ]
+        for s in sorted(states, key=lambda s: s.prisoner_id)
+        if s.in_custody
+    ]
+    parts = _board_parts(rows)
+    items: list[dict[str, Any]] = [
+        {"pk": board_partition(establishment), "sk": board_part_sk(n), "b": b} for n, b in enumerate(parts)
+    ]
+    items[0]["parts"] = len(parts)
+    return items
+
+
+def board_rows_of_items(items: Iterable[dict[str, Any]]) -> list[list[Any]]:
+    """The rows of a board's items (plain values, in any order)."""
+    by_sk = {str(i["sk"]): i for i in items}
+    rows: list[list[Any]] = []
+    for n in range(int(by_sk[BOARD_SK]["parts"])):
+        raw = by_sk[board_part_sk(n)]["b"]
+        rows.extend(json.loads(zlib.decompress(bytes(raw.value if hasattr(raw, "value") else raw))))
+    return rows
+
+
 def meta_item(establishment: str, meta: dict[str, Any]) -> dict[str, Any]:
     return {"pk": run_partition(establishment), "sk": META_SK, "m": json.dumps(meta, sort_keys=True)}
 
@@ -140,9 +219,15 @@ class StateSnapshots:
     def remember(self, items: Iterable[dict[str, Any]]) -> None:
         self._items.update(((i["pk"], i["sk"]), i) for i in items)
 
-    def changed(self, states: Iterable[PrisonerState]) -> list[dict[str, Any]]:
-        items = (state_item(s) for s in states)
+    def changed(self, establishment: str, states: Iterable[PrisonerState]) -> list[dict[str, Any]]:
+        """The states that differ from what is stored, then the board's items if it changed."""
+        states = list(states)
+        items = [state_item(s) for s in states] + board_items(establishment, states)
         return [i for i in items if self._items.get((i["pk"], i["sk"])) != i]
+
+
+def is_state_item(item: dict[str, Any]) -> bool:
+    return str(item["sk"]).startswith(STATE_PREFIX)
 
 
 class DynamoStateRepository:
@@ -178,10 +263,16 @@ class DynamoStateRepository:
         return {s.prisoner_id: s for s in states}
 
     def save_states(self, establishment: str, states: Iterable[PrisonerState]) -> int:
-        changed = self._snapshots.changed(states)
+        # The board's items go last, in the same BatchWriteItem as the last changed states.
+        changed = self._snapshots.changed(establishment, states)
         self.table.batch_put(changed)
         self._snapshots.remember(changed)
-        return len(changed)
+        return sum(1 for i in changed if is_state_item(i))
+
+    def load_board(self, establishment: str) -> list[list[Any]] | None:
+        """The board's rows as the last run saved them (``BOARD_FIELDS``); None if none was saved."""
+        items = self.table.query(board_partition(establishment), BOARD_SK, consistent=True)
+        return board_rows_of_items(items) if items else None
 
     def record_alert(self, establishment: str, message: dict[str, Any], expires_at: int) -> bool:
         # One transaction: an alert is never recorded without its outbox entry (it would never be sent).
