@@ -392,6 +392,26 @@ def test_outcomes_csv_has_the_same_figures_as_the_json(api: Api) -> None:
     assert not any(a.prisoner_id in text for a in api.alerts["LEI"])
 
 
+def test_outcomes_reads_are_audited_json_and_csv_alike(api: Api) -> None:
+    from aim.adapters.audit_table import audit_partition
+    from aim_local.serve import STAFF_TABLES
+
+    def outcome_views() -> int:
+        response = api.staff.local.clients["dynamodb"].query(
+            TableName=STAFF_TABLES["audit"],
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": audit_partition("LEI", None)}},
+        )
+        entries = [json.loads(i["entry"]["S"]) for i in response["Items"]]
+        return sum(1 for e in entries if e["action"] == "outcomes.view" and e["user"] == "lei-governor")
+
+    before = outcome_views()
+    path = "/api/establishments/LEI/outcomes?from=2026-11-01&to=2026-12-31"
+    api.call("GET", path, user="lei-governor")
+    api.call("GET", path + "&format=csv", user="lei-governor")
+    assert outcome_views() == before + 2
+
+
 def test_officer_cannot_download_outcomes_csv_403(api: Api) -> None:
     status, _ = api.call("GET", "/api/establishments/LEI/outcomes?from=2026-11-01&to=2026-12-31&format=csv")
     assert status == 403
