@@ -9,6 +9,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -153,6 +154,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return run_serve(args)
 
 
+def cmd_outcomes(args: argparse.Namespace) -> int:
+    from aim_lab.outcomes_report import OutcomesRequestError, run_outcomes
+
+    try:
+        return run_outcomes(args)
+    except OutcomesRequestError as exc:
+        raise CommandError(str(exc)) from exc
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from aim_lab.serve_demo import run_token
 
@@ -189,6 +199,21 @@ def int_in(low: int, high: int | None = None) -> Callable[[str], int]:
 
     parse.__name__ = "whole number"
     return parse
+
+
+def iso_day(text: str) -> date:
+    """An argparse type: a day as YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-02") from None
+
+
+def est_code(text: str) -> str:
+    """An argparse type: an establishment code such as LEI."""
+    if not EST_PATTERN.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an establishment code like LEI")
+    return text
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -270,6 +295,17 @@ def build_parser() -> argparse.ArgumentParser:
     tk.add_argument("user")
     tk.add_argument("--url", required=True, help="the URL aim serve printed, e.g. http://127.0.0.1:8080")
     tk.set_defaults(func=cmd_token)
+
+    oc = sub.add_parser("outcomes", help="the field report: outcome figures, an HTML report, a pseudonymised export")
+    oc.add_argument("--from", dest="date_from", required=True, type=iso_day, help="first day, YYYY-MM-DD")
+    oc.add_argument("--to", dest="date_to", required=True, type=iso_day, help="last day, YYYY-MM-DD")
+    oc.add_argument("--est", type=est_code, help="one establishment (default: all configured; LEI locally)")
+    oc.add_argument("--out", default="out/outcomes", help="directory to write to (default: out/outcomes)")
+    oc.add_argument("--key-file", help="the pseudonym key (default: the AIM_PSEUDONYM_KEY variable)")
+    oc.add_argument("--state-table", help="a deployed stack's state table (default: the local demo)")
+    oc.add_argument("--case-table", help="a deployed stack's case table")
+    oc.add_argument("--config", help="AIM config JSON (default: built-in defaults)")
+    oc.set_defaults(func=cmd_outcomes)
 
     bench = sub.add_parser("bench", help="measure throughput, round trips, backtest speed, cold start")
     bench.add_argument("--quick", action="store_true")

@@ -259,3 +259,45 @@ def test_unknown_page_is_an_html_404_and_unknown_api_path_json(site: Site, brows
     api = context.request.get(url + "/api/no-such-thing")
     assert api.status == 404 and api.json() == {"message": "Not found"}
     context.close()
+
+
+def test_governor_sees_outcomes_from_the_board_and_downloads_them(site: Site, browser: Any) -> None:
+    url, alerts = site
+    page = sign_in(browser, url, "lei-governor")
+    page.goto(url + "/establishments/LEI")
+    page.get_by_role("link", name=re.compile("How AIM is doing at LEI")).click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/establishments/LEI/outcomes")
+    page.get_by_label("From (YYYY-MM-DD)").fill("2026-11-01")
+    page.get_by_label("To (YYYY-MM-DD)").fill("2026-12-31")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show").click()
+    assert page.get_by_role("heading", name="Alerts raised per week, by wing").is_visible()
+    assert "3 red alerts raised" in page.content()
+    assert page.locator("svg.aim-chart").count() == 1
+    assert axe_violations(page) == []
+    assert not any(a.prisoner_id in page.content() for a in alerts["LEI"])
+    download = page.context.request.get(url + "/establishments/LEI/outcomes?from=2026-11-01&to=2026-12-31&format=csv")
+    assert download.status == 200 and download.headers["content-type"].startswith("text/csv")
+    assert "attachment" in download.headers["content-disposition"]
+    assert "all,alerts_raised,,3" in download.text()
+    page.goto(url + "/establishments/LEI/outcomes?from=2026-12-31&to=2026-11-01")
+    assert page.get_by_text("From must be on or before to").first.is_visible()
+    assert axe_violations(page) == []
+    assert page.goto(url + "/establishments/MDI/outcomes").status == 404
+    page.context.close()
+
+
+def test_officers_are_refused_outcomes(site: Site, browser: Any) -> None:
+    url, _ = site
+    officer = sign_in(browser, url, "lei-officer")
+    officer.goto(url + "/establishments/LEI")
+    assert officer.get_by_role("link", name=re.compile("How AIM is doing")).count() == 0
+    assert officer.goto(url + "/establishments/LEI/outcomes").status == 403
+    assert officer.context.request.get(url + "/establishments/LEI/outcomes?format=csv").status == 403
+    officer.context.close()
+    other = sign_in(browser, url, "mdi-officer")
+    response = other.goto(url + "/establishments/LEI/outcomes?from=2026-11-01&to=2026-12-31&format=csv")
+    assert response.status == 404
+    assert "alerts_raised" not in other.content()
+    other.context.close()

@@ -373,6 +373,50 @@ def test_outcomes_for_governor_by_wing(api: Api) -> None:
     assert sum(w["alerts_raised"] for w in body["wings"].values()) == 14
 
 
+def test_outcomes_csv_has_the_same_figures_as_the_json(api: Api) -> None:
+    import csv
+    import io
+
+    path = "/api/establishments/LEI/outcomes?from=2026-11-01&to=2026-12-31"
+    _, body = api.call("GET", path, user="lei-governor")
+    status, text = api.call("GET", path + "&format=csv", user="lei-governor")
+    assert status == 200
+    rows = list(csv.DictReader(io.StringIO(text)))
+    found = {(r["wing"], r["figure"], r["category"]): r["value"] for r in rows}
+    assert found[("all", "alerts_raised", "")] == str(body["total"]["alerts_raised"])
+    for wing, figures in body["wings"].items():
+        assert found[(wing, "alerts_raised", "")] == str(figures["alerts_raised"])
+        for week, n in figures["weeks"].items():
+            assert found[(wing, "alerts_raised_in_week", week)] == str(n)
+    assert sum(body["total"]["weeks"].values()) == body["total"]["alerts_raised"]
+    assert not any(a.prisoner_id in text for a in api.alerts["LEI"])
+
+
+def test_outcomes_reads_are_audited_json_and_csv_alike(api: Api) -> None:
+    from aim.adapters.audit_table import audit_partition
+    from aim_local.serve import STAFF_TABLES
+
+    def outcome_views() -> int:
+        response = api.staff.local.clients["dynamodb"].query(
+            TableName=STAFF_TABLES["audit"],
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": audit_partition("LEI", None)}},
+        )
+        entries = [json.loads(i["entry"]["S"]) for i in response["Items"]]
+        return sum(1 for e in entries if e["action"] == "outcomes.view" and e["user"] == "lei-governor")
+
+    before = outcome_views()
+    path = "/api/establishments/LEI/outcomes?from=2026-11-01&to=2026-12-31"
+    api.call("GET", path, user="lei-governor")
+    api.call("GET", path + "&format=csv", user="lei-governor")
+    assert outcome_views() == before + 2
+
+
+def test_officer_cannot_download_outcomes_csv_403(api: Api) -> None:
+    status, _ = api.call("GET", "/api/establishments/LEI/outcomes?from=2026-11-01&to=2026-12-31&format=csv")
+    assert status == 403
+
+
 @pytest.mark.parametrize("query", ["", "?from=2026-11-01", "?from=2026-12-31&to=2026-11-01", "?from=x&to=y"])
 def test_outcomes_bad_range_is_422(api: Api, query: str) -> None:
     status, body = api.call("GET", f"/api/establishments/LEI/outcomes{query}", user="lei-governor")

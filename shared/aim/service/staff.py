@@ -22,6 +22,7 @@ from aim.domain.access import NotOnCaseloadError, Principal
 from aim.domain.audit import AuditEntry
 from aim.domain.board import AlertRecord, BoardRow, PrisonerView, board_order
 from aim.domain.casework import AlertCase, Intervention, InterventionInput
+from aim.domain.outcomes import percentile_90, week_start, weeks_between
 
 MAX_SAVE_ATTEMPTS = 5
 MAX_OUTCOME_DAYS = 366
@@ -247,7 +248,7 @@ class StaffService:
             "establishment": establishment,
             "from": start.isoformat(),
             "to": end.isoformat(),
-            **outcome_figures(records, cases),
+            **outcome_figures(records, cases, weeks_between(start, end), self.clock()),
         }
 
     # --- helpers --------------------------------------------------------------------------------
@@ -307,43 +308,61 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
-def outcome_figures(records: list[AlertRecord], cases: dict[str, AlertCase]) -> dict[str, Any]:
-    """Alerts raised, time to acknowledge and to first intervention (median minutes), outcomes and
-    staff-judged usefulness, by wing and in total."""
+def outcome_figures(
+    records: list[AlertRecord],
+    cases: dict[str, AlertCase],
+    weeks: Sequence[str] = (),
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Alerts raised (in all and per week, by the Monday it starts), time to acknowledge and to first
+    intervention (median and 90th percentile, minutes), the longest an alert still unacknowledged
+    at ``now`` has been open, outcomes and staff-judged usefulness, by wing and in total."""
     by_wing: dict[str, list[AlertRecord]] = defaultdict(list)
     for r in records:
         by_wing[r.wing].append(r)
+    return {
+        "weeks": list(weeks),
+        "total": _group_figures(records, cases, weeks, now),
+        "wings": {w: _group_figures(g, cases, weeks, now) for w, g in sorted(by_wing.items())},
+    }
 
-    def figures(group: list[AlertRecord]) -> dict[str, Any]:
-        status: Counter[str] = Counter()
-        outcomes: Counter[str] = Counter()
-        useful: Counter[str] = Counter()
-        to_ack: list[float] = []
-        to_first: list[float] = []
-        for r in group:
-            case = cases.get(r.alert_id)
-            status[case.status if case else "open"] += 1
-            if case is None:
-                continue
-            ack = _minutes(r.raised_at, case.acknowledged_at)
-            if ack is not None:
-                to_ack.append(ack)
-            if case.interventions:
-                first = min(i.recorded_at for i in case.interventions)
-                to_first.append(_minutes(r.raised_at, first) or 0.0)
-            for i in case.interventions:
-                outcomes[i.outcome] += 1
-                useful[i.useful] += 1
-        return {
-            "alerts_raised": len(group),
-            "status": {s: status.get(s, 0) for s in ("open", "acknowledged", "closed")},
-            "median_minutes_to_acknowledge": _median(to_ack),
-            "median_minutes_to_first_intervention": _median(to_first),
-            "outcomes": dict(sorted(outcomes.items())),
-            "useful": {u: useful.get(u, 0) for u in ("yes", "no", "unsure")},
-        }
 
-    return {"total": figures(records), "wings": {w: figures(g) for w, g in sorted(by_wing.items())}}
+def _group_figures(
+    group: list[AlertRecord], cases: dict[str, AlertCase], weeks: Sequence[str], now: datetime | None
+) -> dict[str, Any]:
+    status: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    useful: Counter[str] = Counter()
+    to_ack: list[float] = []
+    to_first: list[float] = []
+    still_open: list[float] = []
+    for r in group:
+        case = cases.get(r.alert_id)
+        status[case.status if case else "open"] += 1
+        ack = _minutes(r.raised_at, case.acknowledged_at) if case else None
+        if ack is not None:
+            to_ack.append(ack)
+        elif now is not None:
+            still_open.append(_minutes(r.raised_at, now) or 0.0)
+        if case and case.interventions:
+            first = min(i.recorded_at for i in case.interventions)
+            to_first.append(_minutes(r.raised_at, first) or 0.0)
+        for i in case.interventions if case else ():
+            outcomes[i.outcome] += 1
+            useful[i.useful] += 1
+    per_week = Counter(week_start(r.raised_at).isoformat() for r in group)
+    return {
+        "alerts_raised": len(group),
+        "weeks": {w: per_week.get(w, 0) for w in weeks},
+        "status": {s: status.get(s, 0) for s in ("open", "acknowledged", "closed")},
+        "median_minutes_to_acknowledge": _median(to_ack),
+        "p90_minutes_to_acknowledge": percentile_90(to_ack),
+        "median_minutes_to_first_intervention": _median(to_first),
+        "p90_minutes_to_first_intervention": percentile_90(to_first),
+        "longest_open_minutes": round(max(still_open), 1) if still_open else None,
+        "outcomes": dict(sorted(outcomes.items())),
+        "useful": {u: useful.get(u, 0) for u in ("yes", "no", "unsure")},
+    }
 
 
 __all__ = [

@@ -20,6 +20,7 @@ from aim.adapters.oidc import InvalidTokenError, TokenVerifier
 from aim.domain import casework
 from aim.domain.access import AccessDeniedError, NotOnCaseloadError, Principal
 from aim.domain.casework import InterventionInput
+from aim.domain.outcomes import figures_csv
 from aim.observability import logger, metrics
 from aim.service.staff import BadRangeError, CaseConflictError, StaffService
 from aim.web.security import COMMON_HEADERS
@@ -189,6 +190,8 @@ class StaffApi:
             figures = self.service.outcomes(who, est, days["from"], days["to"], self.client())
         except BadRangeError as exc:
             return json_response(422, {"message": "Invalid query", "errors": [{"field": "from", "message": str(exc)}]})
+        if (self.app.current_event.query_string_parameters or {}).get("format") == "csv":
+            return Response(200, "text/csv; charset=utf-8", figures_csv(figures), headers=dict(COMMON_HEADERS))
         return json_response(200, figures)
 
     # --- changes --------------------------------------------------------------------------------

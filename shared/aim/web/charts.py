@@ -41,3 +41,27 @@ def habit_chart(series: HabitSeries) -> Markup:
         + line
         + "</svg>"
     )
+
+
+def weekly_chart(weeks: dict[str, int], words: str) -> Markup:
+    """Alerts raised per week as bars, labelled for screen readers; the page has the same table."""
+    n = max(1, len(weeks))
+    top = max([*weeks.values(), 1])
+    step = (WIDTH - 2 * PAD) / n
+    scale = (HEIGHT - 2 * PAD) / top
+    bars = []
+    for i, count in enumerate(weeks.values()):
+        h = count * scale
+        bars.append(
+            f'<rect x="{PAD + i * step + step * 0.15:.1f}" y="{HEIGHT - PAD - h:.1f}" '
+            f'width="{step * 0.7:.1f}" height="{h:.1f}" fill="{BAR}"/>'
+        )
+    first, last = (next(iter(weeks)), list(weeks)[-1]) if weeks else ("", "")
+    title = escape(f"{words}: alerts raised per week from the week of {first} to the week of {last}, at most {top}")
+    return Markup(
+        f'<svg class="aim-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{title}" '
+        f'preserveAspectRatio="none" focusable="false"><title>{title}</title>'
+        f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" stroke="#b1b4b6"/>'
+        + "".join(bars)
+        + "</svg>"
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import mimetypes
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -26,9 +26,11 @@ from aim.domain import casework
 from aim.domain.access import AccessDeniedError, NotOnCaseloadError, Principal
 from aim.domain.board import LIGHT_ORDER
 from aim.domain.casework import ACTION_WORDS, OUTCOME_WORDS, USEFUL_WORDS, InterventionInput
+from aim.domain.outcomes import figures_csv
 from aim.observability import logger
+from aim.service.staff import BadRangeError
 from aim.web import security
-from aim.web.charts import habit_chart
+from aim.web.charts import habit_chart, weekly_chart
 
 STATIC_DIR = Path(__file__).parent / "static"
 LONDON = ZoneInfo("Europe/London")
@@ -91,6 +93,7 @@ def environment() -> Environment:
         OUTCOME_WORDS=OUTCOME_WORDS,
         USEFUL_WORDS=USEFUL_WORDS,
         habit_chart=habit_chart,
+        weekly_chart=weekly_chart,
     )
     return env
 
@@ -536,6 +539,64 @@ class AlertPages(PageHandlers):
         return self.redirect(back_to(view, "closed"))
 
 
+DEFAULT_OUTCOME_WEEKS = 8
+
+
+def outcome_range(query: dict[str, str], today: date) -> tuple[date, date, list[dict[str, str]]]:
+    """The ``from`` and ``to`` days asked for (the last eight weeks if neither is given), and an
+    error for each that is not a real date."""
+    if not query.get("from") and not query.get("to"):
+        return today - timedelta(days=7 * DEFAULT_OUTCOME_WEEKS - 1), today, []
+    days: dict[str, date] = {}
+    errors = []
+    for name, words in (("from", "From"), ("to", "To")):
+        try:
+            days[name] = date.fromisoformat(query.get(name, "").strip())
+        except ValueError:
+            errors.append({"text": f"{words} must be a real date, like 2026-11-02", "href": f"#{name}"})
+    if not errors and days["to"] < days["from"]:
+        errors.append({"text": "From must be on or before to", "href": "#from"})
+    return days.get("from", today), days.get("to", today), errors
+
+
+class OutcomesPages(PageHandlers):
+    """The governor's view: alerts raised, times to act, outcomes and usefulness, as a page or CSV."""
+
+    def register(self) -> None:
+        self.app.get("/establishments/<est>/outcomes")(self.page(self.outcomes))
+
+    def outcomes(self, est: str) -> Response[str]:
+        who, token = self.principal()
+        who.can_oversee(est)  # another prison's: not found; an officer: refused
+        query = self.query()
+        start, end, errors = outcome_range(query, self.service.clock().date())
+        figures = None
+        if not errors:
+            try:
+                figures = self.service.outcomes(who, est, start, end, self.client())
+            except BadRangeError:
+                errors = [{"text": "From and to must be at most a year apart", "href": "#from"}]
+        if figures is not None and query.get("format") == "csv":
+            name = f"aim-outcomes-{est}-{start.isoformat()}-{end.isoformat()}.csv"
+            return Response(
+                200,
+                "text/csv; charset=utf-8",
+                figures_csv(figures),
+                headers={"Content-Disposition": f'attachment; filename="{name}"', **security.COMMON_HEADERS},
+            )
+        return self.render(
+            "outcomes.html",
+            422 if errors else 200,
+            est=est,
+            start=query.get("from", start.isoformat()),
+            end=query.get("to", end.isoformat()),
+            figures=figures,
+            errors=errors,
+            csv_link="?" + urlencode({"from": start.isoformat(), "to": end.isoformat(), "format": "csv"}),
+            **self.common(who, token),
+        )
+
+
 def register_assets(app: APIGatewayRestResolver) -> None:
     """The CSS, JavaScript, fonts and images the pages load, served from ``static/``."""
     app.get("/assets/<name>")(asset_top)
@@ -543,7 +604,7 @@ def register_assets(app: APIGatewayRestResolver) -> None:
 
 
 def register_pages(app: APIGatewayRestResolver, wiring: Any) -> None:
-    for group in (SignInPages, BoardPages, PrisonerPages, AlertPages):
+    for group in (SignInPages, BoardPages, PrisonerPages, AlertPages, OutcomesPages):
         group(app, wiring).register()
     register_assets(app)
 
