@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from aim.config import AimConfig
 from aim.service.scoring_run import horizon
 from aim_lab.simulate import ScenarioSpec, simulate
