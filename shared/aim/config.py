@@ -114,8 +114,9 @@ class AimConfig(_Strict):
     establishment_thresholds: dict[Annotated[str, Field(pattern=EST_CODE)], Thresholds] = Field(default_factory=dict)
     # Reds per 1,000 prisoner-days the safety team can act on: the red line is set where the
     # establishment's own everyday scores reach that rate (bounded by the thresholds above; static
-    # factors still lower it per person). null: the configured thresholds only.
-    red_capacity_per_1000: Annotated[float, Field(gt=0, le=100)] | None = 1.5
+    # factors still lower it per person). null: the configured thresholds only. The realised rate
+    # of all reds runs above this figure (silence reds come on top; measured 1.8-2.3x at 1.0).
+    red_capacity_per_1000: Annotated[float, Field(gt=0, le=100)] | None = 1.0
     establishment_red_capacity: dict[
         Annotated[str, Field(pattern=EST_CODE)], Annotated[float, Field(gt=0, le=100)] | None
     ] = Field(default_factory=dict)

@@ -75,7 +75,7 @@ def test_capacity_per_establishment_overrides_the_default():
     config = AimConfig(establishments=["LEI", "MDI"], establishment_red_capacity={"MDI": 3.0, "LEI": None})
     assert config.red_capacity_for("MDI") == 3.0
     assert config.red_capacity_for("LEI") is None
-    assert AimConfig().red_capacity_for("LEI") == 1.5
+    assert AimConfig().red_capacity_for("LEI") == 1.0
 
 
 def test_history_shorter_than_min_days_is_refused():
