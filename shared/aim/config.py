@@ -112,6 +112,17 @@ class AimConfig(_Strict):
     schedule_minutes: Annotated[int, Field(ge=5, le=1440)] = 60
     thresholds: Thresholds = Thresholds()
     establishment_thresholds: dict[Annotated[str, Field(pattern=EST_CODE)], Thresholds] = Field(default_factory=dict)
+    # Reds per 1,000 prisoner-days the safety team can act on: the red line is set where the
+    # establishment's own everyday scores reach that rate (bounded by the thresholds above; static
+    # factors still lower it per person). null: the configured thresholds only. The realised rate
+    # of all reds runs above this figure (silence reds come on top; measured 1.8-2.3x at 1.0).
+    red_capacity_per_1000: Annotated[float, Field(gt=0, le=100)] | None = 1.0
+    establishment_red_capacity: dict[
+        Annotated[str, Field(pattern=EST_CODE)], Annotated[float, Field(gt=0, le=100)] | None
+    ] = Field(default_factory=dict)
+    # Judged days of everyday scores needed before the line is calibrated, and how many are kept.
+    red_capacity_min_days: Annotated[int, Field(ge=1, le=120)] = 14
+    red_capacity_history_days: Annotated[int, Field(ge=7, le=120)] = 28
     factor_weights: dict[str, Annotated[float, Field(ge=0, le=10)]] = Field(
         default_factory=lambda: dict.fromkeys(FACTORS, 1.0)
     )
@@ -158,6 +169,18 @@ class AimConfig(_Strict):
 
     def thresholds_for(self, establishment: str) -> Thresholds:
         return self.establishment_thresholds.get(establishment, self.thresholds)
+
+    @model_validator(mode="after")
+    def _history_holds_min_days(self) -> AimConfig:
+        if self.red_capacity_min_days > self.red_capacity_history_days:
+            raise ValueError(
+                f"red_capacity_min_days ({self.red_capacity_min_days}) must not exceed "
+                f"red_capacity_history_days ({self.red_capacity_history_days})"
+            )
+        return self
+
+    def red_capacity_for(self, establishment: str) -> float | None:
+        return self.establishment_red_capacity.get(establishment, self.red_capacity_per_1000)
 
     def to_json(self) -> str:
         return self.model_dump_json()

@@ -74,6 +74,7 @@ def state_item(state: PrisonerState) -> dict[str, Any]:
         "light_since": state.light_since,
         "open_alert": state.open_alert,
         "thresholds": state.thresholds,
+        "red_line": state.red_line,
     }
     item: dict[str, Any] = {
         "pk": state.establishment,
@@ -113,6 +114,7 @@ def state_from_item(item: dict[str, Any], horizon: int) -> PrisonerState:
         static_factors=small.get("static_factors") or [],
         open_alert=small.get("open_alert"),
         thresholds=small.get("thresholds") or [],
+        red_line=small.get("red_line"),
     )
     stored_horizon = state.days.shape[0]
     if stored_horizon != horizon:  # the configured baseline length changed: keep the latest days

@@ -104,6 +104,7 @@ def alert_message(
         "kind": decision.kind,
         "score": round(assessment.score, 2),
         "red_threshold": round(assessment.red_at, 2),
+        "red_line": assessment.red_line,
         "static_factors": assessment.static_factors,
         "judged_day": assessment.judged_day,
         "location": location,

@@ -25,6 +25,7 @@ class Assessment:
     static_factors: list[str]
     reasons: list[dict[str, Any]] = field(default_factory=list)
     judged_day: str | None = None
+    red_line: dict[str, Any] | None = None  # the establishment's line before static factors, and how it was set
 
 
 def static_factors(state: PrisonerState, day: date, config: AimConfig) -> tuple[list[str], float]:

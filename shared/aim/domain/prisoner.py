@@ -46,6 +46,7 @@ class PrisonerState:
     light_since: str | None = None
     open_alert: dict[str, Any] | None = None
     thresholds: list[float] = field(default_factory=list)  # [amber_at, red_at] after static factors
+    red_line: dict[str, Any] | None = None  # the establishment's red line in force and how it was set
     retention_days: int = 0  # set by the scorer from config: how long state outlives a release or transfer
 
     # --- construction ---------------------------------------------------------------------

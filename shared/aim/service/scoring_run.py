@@ -38,6 +38,7 @@ from aim.domain.assessment import (
     silence_reasons,
     static_factors,
 )
+from aim.domain.calibration import RedLine, calibrate, is_everyday, update_history
 from aim.domain.features import CHANNELS, DROP, MEMBERSHIP, F, day_vectors, kiosk_hours
 from aim.domain.ports import ActivityRepository, AlertPublisher, StateRepository
 from aim.domain.prisoner import PrisonerState
@@ -158,6 +159,8 @@ class ScoringRun:
         self.tz = ZoneInfo(config.timezone)
         self.h = horizon(config)
         self.summary = RunSummary(establishment)
+        self.red_history: dict[str, dict[str, Any]] = {}
+        self.line: RedLine = calibrate({}, config.thresholds_for(establishment), None, 1)
 
     def run(self) -> RunSummary:
         judged = latest_closed_day(self.now, self.tz, self.config.late_data_hours)
@@ -205,6 +208,8 @@ class ScoringRun:
             loaded[day.isoformat()] = count
             self.summary.days_read.append(day.isoformat())
 
+        self.red_history = dict(meta.get("red_line_history", {}))
+        self.line = self._calibrated_line(last_day)
         self._score(judged, last_day, states, loaded, hours)
         self.state.save_states(self.est, states.values())
         self.state.save_meta(self.est, self._meta(judged, last_day, loaded, hours))
@@ -219,7 +224,18 @@ class ScoringRun:
             "kiosk_hours": {k: {d: h for d, h in days.items() if d >= hours_from} for k, days in hours.items()},
             "judged_day": judged.isoformat(),
             "last_day": last_day.isoformat(),
+            "red_line": self.line.as_dict(),
+            "red_line_history": self.red_history,
         }
+
+    def _calibrated_line(self, last_day: date) -> RedLine:
+        """The red line from everyday scores of the days before ``last_day`` (the day being judged
+        is not weighed against itself)."""
+        before = {d: e for d, e in self.red_history.items() if d < last_day.isoformat()}
+        cfg = self.config
+        return calibrate(
+            before, cfg.thresholds_for(self.est), cfg.red_capacity_for(self.est), cfg.red_capacity_min_days
+        )
 
     def _apply_day(
         self,
@@ -346,24 +362,40 @@ class ScoringRun:
     def _set_lights(
         self, active: list[PrisonerState], result: ScoreResult, valid_day: npt.NDArray[np.bool_], last_day: date
     ) -> None:
-        thresholds = self.config.thresholds_for(self.est)
+        line, line_shown = self.line, self.line.as_dict()
         quiet = timedelta(hours=self.config.quiet_period_hours)
         lights: dict[str, int] = defaultdict(int)
+        everyday: list[float] = []  # scores against the line of those without an open alert, on evidence
         for p, s in enumerate(active):
             factors, multiplier = static_factors(s, last_day, self.config)
-            amber_at, red_at = thresholds.amber * multiplier, thresholds.red * multiplier
+            amber_at, red_at = line.amber * multiplier, line.red * multiplier
             judgeable = bool(valid_day[p, -EVAL_SPAN:].any()) and bool(result.judgeable[p])
             light, value, silent = self._light(result, p, judgeable, amber_at, red_at)
+            if is_everyday(light, self._alert_day(s), last_day):
+                everyday.append(float(result.score[p]) / multiplier)
             why = self._reasons(result, p, light, silent, last_day) if light in ("red", "amber") else []
-            assessment = Assessment(s.prisoner_id, light, value, amber_at, red_at, factors, why, last_day.isoformat())
+            assessment = Assessment(
+                s.prisoner_id, light, value, amber_at, red_at, factors, why, last_day.isoformat(), line_shown
+            )
             if light != s.light:
                 s.light_since = self.now.isoformat()
             s.light, s.score, s.reasons, s.static_factors = light, value, why, factors
             s.judged_day = last_day.isoformat()
-            s.thresholds = [round(amber_at, 3), round(red_at, 3)]
+            s.thresholds, s.red_line = [round(amber_at, 3), round(red_at, 3)], line_shown
             lights[light] += 1
             self._alert(s, assessment, quiet)
         self.summary.lights = dict(lights)
+        keep = self.config.red_capacity_history_days
+        self.red_history = update_history(self.red_history, last_day.isoformat(), everyday, keep)
+
+    def _alert_day(self, s: PrisonerState) -> date | None:
+        """The last day judged by the run that raised ``s``'s open alert (None: no alert open)."""
+        if s.open_alert is None:
+            return None
+        raised = datetime.fromisoformat(str(s.open_alert["raised_at"]))
+        if self.config.judge_open_days:
+            return raised.astimezone(self.tz).date()
+        return latest_closed_day(raised, self.tz, self.config.late_data_hours)
 
     def _light(
         self, result: ScoreResult, p: int, judgeable: bool, amber_at: float, red_at: float

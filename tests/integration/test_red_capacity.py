@@ -1,0 +1,50 @@
+"""The red line calibrated to an establishment's capacity, replayed in memory: stored and on every alert."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aim.config import AimConfig
+from aim.service.scoring_run import horizon
+from aim_lab.simulate import ScenarioSpec, simulate
+from aim_local.memory import InMemoryStack
+from aim_local.replay import BatchFile, replay
+
+
+@pytest.fixture(scope="module")
+def replayed() -> tuple[AimConfig, InMemoryStack, list[dict[str, Any]]]:
+    spec = ScenarioSpec(seed=4, prisoners=60, days=35, collapse_fraction=0.1)
+    scenario = simulate(spec)
+    config = AimConfig(establishments=[spec.establishment], red_capacity_per_1000=5.0)
+    alerts: list[dict[str, Any]] = []
+    kept: list[InMemoryStack] = []
+    batches = [BatchFile(b.key, b.body, b.created_at) for b in scenario.batches]
+    replay(batches, config, on_alert=alerts.append, keep=kept.append)
+    return config, kept[0], alerts
+
+
+def test_the_line_in_force_and_its_history_are_stored(replayed):
+    config, stack, _ = replayed
+    meta = stack.state.load_control("LEI").meta
+    line = meta["red_line"]
+    assert line["method"] == "calibrated"
+    assert line["basis"].startswith("calibrated: 99.50th percentile of ")
+    assert config.thresholds.amber <= line["value"] <= 2 * config.thresholds.red
+    assert 14 <= len(meta["red_line_history"]) <= config.red_capacity_history_days
+    in_custody = [s for s in stack.states("LEI", horizon(config)) if s.in_custody]
+    assert in_custody and all(s.red_line == line for s in in_custody)
+
+
+def test_every_alert_carries_the_line_it_was_raised_against(replayed):
+    config, _, alerts = replayed
+    assert alerts
+    methods = {a["red_line"]["method"] for a in alerts}
+    assert "calibrated" in methods and methods <= {"configured", "calibrated"}
+    for alert in alerts:
+        line = alert["red_line"]
+        # static factors lower the line per person, by at most a fifth
+        assert 0.8 * line["value"] - 0.01 <= alert["red_threshold"] <= line["value"] + 0.01
+        if line["method"] == "configured":
+            assert line["value"] == config.thresholds.red
+            assert line["basis"].startswith("configured: fewer than 14 days of history")
