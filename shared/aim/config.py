@@ -114,9 +114,11 @@ class AimConfig(_Strict):
     establishment_thresholds: dict[Annotated[str, Field(pattern=EST_CODE)], Thresholds] = Field(default_factory=dict)
     # Reds per 1,000 prisoner-days the safety team can act on: the red line is set where the
     # establishment's own everyday scores reach that rate (bounded by the thresholds above; static
-    # factors still lower it per person). null: the configured thresholds only. The realised rate
-    # of all reds runs above this figure (silence reds come on top; measured 1.8-2.3x at 1.0).
-    red_capacity_per_1000: Annotated[float, Field(gt=0, le=100)] | None = 1.0
+    # factors still lower it per person). null (the default): the configured thresholds only. Off
+    # by default: the realised rate of all reds runs well above this figure (measured 1.8-2.3x at
+    # 1.0 on 240 prisoners; on the 150-prisoner demo it raised 12 reds for 1 collapse where the
+    # fixed line raised 1). See docs/measurements.md before turning it on.
+    red_capacity_per_1000: Annotated[float, Field(gt=0, le=100)] | None = None
     establishment_red_capacity: dict[
         Annotated[str, Field(pattern=EST_CODE)], Annotated[float, Field(gt=0, le=100)] | None
     ] = Field(default_factory=dict)

@@ -72,10 +72,13 @@ def test_history_keeps_the_tail_and_the_latest_days_and_a_rerun_replaces_its_day
 
 
 def test_capacity_per_establishment_overrides_the_default():
-    config = AimConfig(establishments=["LEI", "MDI"], establishment_red_capacity={"MDI": 3.0, "LEI": None})
+    config = AimConfig(
+        establishments=["LEI", "MDI"], red_capacity_per_1000=1.0, establishment_red_capacity={"MDI": 3.0, "LEI": None}
+    )
     assert config.red_capacity_for("MDI") == 3.0
     assert config.red_capacity_for("LEI") is None
-    assert AimConfig().red_capacity_for("LEI") == 1.0
+    assert config.red_capacity_for("BAI") == 1.0
+    assert AimConfig().red_capacity_for("LEI") is None  # off unless configured
 
 
 def test_history_shorter_than_min_days_is_refused():
