@@ -17,6 +17,8 @@ from typing import Any
 from aim.adapters.state_table import StateSnapshots, state_from_item
 from aim.config import AimConfig
 from aim.domain.activity import DayPack, Fact, distinct_facts, facts_of_chunk
+from aim.domain.casework import AlertCase
+from aim.domain.escalation import escalation_id
 from aim.domain.ports import RunControl
 from aim.domain.prisoner import PrisonerState
 from aim.service.ingest import ingest_object, report_key
@@ -112,6 +114,10 @@ class InMemoryStateRepository:
     def mark_sent(self, establishment: str, alert_id: str) -> None:
         self._outbox.get(establishment, {}).pop(alert_id, None)
 
+    def alert_records(self, establishment: str) -> dict[str, str]:
+        """Every alert recorded for an establishment: alert id -> ``aim.alert/1`` message JSON."""
+        return dict(self._alerts.get(establishment, {}))
+
     def stored_states(self, establishment: str, horizon: int) -> list[PrisonerState]:
         """Every stored state (for the board), read without touching a run's snapshots."""
         items = self._states.get(establishment, {})
@@ -185,3 +191,55 @@ class InMemoryStack:
 
     def dead_letters(self) -> int:
         return 0
+
+
+class InMemoryCaseRepository:
+    """Alert cases, written only over the version they were read at (as the CaseTable)."""
+
+    def __init__(self) -> None:
+        self._cases: dict[tuple[str, str], AlertCase] = {}
+
+    def get(self, establishment: str, alert_id: str) -> AlertCase | None:
+        return self._cases.get((establishment, alert_id))
+
+    def get_many(self, establishment: str, alert_ids: Sequence[str]) -> dict[str, AlertCase]:
+        found = (self._cases.get((establishment, a)) for a in alert_ids)
+        return {c.alert_id: c for c in found if c is not None}
+
+    def save(self, case: AlertCase) -> bool:
+        stored = self._cases.get((case.establishment, case.alert_id))
+        if (stored.version if stored else 0) != case.version - 1:
+            return False
+        self._cases[(case.establishment, case.alert_id)] = case
+        return True
+
+
+class InMemoryEscalationStore:
+    """The escalation job's view of an ``InMemoryStateRepository``'s alert records, with its own
+    escalation records and outbox."""
+
+    def __init__(self, state: InMemoryStateRepository) -> None:
+        self.state = state
+        self._records: dict[str, dict[str, str]] = {}  # establishment -> escalation id -> message JSON
+        self._outbox: dict[str, dict[str, str]] = {}
+
+    def alerts_raised_since(self, establishment: str, since: datetime) -> list[dict[str, Any]]:
+        messages = (json.loads(m) for m in self.state.alert_records(establishment).values())
+        return [m for m in messages if datetime.fromisoformat(str(m["raised_at"])) >= since]
+
+    def record_escalation(self, establishment: str, message: dict[str, Any], expires_at: int) -> bool:
+        key = escalation_id(str(message["alert_id"]), int(message["step"]))
+        records = self._records.setdefault(establishment, {})
+        if key in records:
+            return False
+        records[key] = self._outbox.setdefault(establishment, {})[key] = json.dumps(message)
+        return True
+
+    def pending_escalations(self, establishment: str) -> list[dict[str, Any]]:
+        return [json.loads(m) for _, m in sorted(self._outbox.get(establishment, {}).items())]
+
+    def mark_escalation_sent(self, establishment: str, alert_id: str, step: int) -> None:
+        self._outbox.get(establishment, {}).pop(escalation_id(alert_id, step), None)
+
+    def recorded(self, establishment: str) -> list[str]:
+        return sorted(self._records.get(establishment, {}))
