@@ -49,5 +49,6 @@ def handler(event: ScheduleEvent, context: LambdaContext) -> dict[str, Any]:
         resent=len(summary.resent),
         dropped=len(summary.dropped),
     )
-    metrics.add_metric(name="EscalationsSent", unit=MetricUnit.Count, value=len(summary.escalated) + len(summary.resent))
+    sent = len(summary.escalated) + len(summary.resent)
+    metrics.add_metric(name="EscalationsSent", unit=MetricUnit.Count, value=sent)
     return asdict(summary)

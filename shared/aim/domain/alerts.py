@@ -137,7 +137,8 @@ def alert_text(message: dict[str, Any], timezone: str | tzinfo = DEFAULT_TIMEZON
     f = human_fields(message)
     zone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
     raised = datetime.fromisoformat(str(f["raised_at"])).astimezone(zone).strftime("%H:%M")
-    head = f"{lead}AIM {str(f['level']).upper()} {f['establishment']} {f['prisoner_id']} cell {f['location']} at {raised}."
+    level = str(f["level"]).upper()
+    head = f"{lead}AIM {level} {f['establishment']} {f['prisoner_id']} cell {f['location']} at {raised}."
     factors: list[str] = f["factors"] or ["routine"]
     for ask in (" Check on them in person now.", " Check in person now.", ""):
         tail = f"{ask} Ref {f['alert_id']}"
