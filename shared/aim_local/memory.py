@@ -21,6 +21,7 @@ from aim.domain.casework import AlertCase
 from aim.domain.escalation import escalation_id
 from aim.domain.ports import RunControl
 from aim.domain.prisoner import PrisonerState
+from aim.service.escalation import run_escalation
 from aim.service.ingest import ingest_object, report_key
 from aim.service.scoring_run import run_scoring
 
@@ -163,6 +164,8 @@ class InMemoryStack:
         self.activity = InMemoryActivityRepository()
         self.state = InMemoryStateRepository()
         self.publisher = InMemoryPublisher()
+        self.cases = InMemoryCaseRepository()
+        self.escalations = InMemoryEscalationStore(self.state)
 
     def upload_many(self, uploads: list[tuple[str, bytes, datetime]]) -> None:
         for key, body, at in uploads:
@@ -179,6 +182,14 @@ class InMemoryStack:
     def run_schedule(self, at: datetime) -> list[dict[str, Any]]:
         return [
             asdict(run_scoring(est, at, self.activity, self.state, self.publisher, self.config, self.alert_key))
+            for est in self.config.establishments
+        ]
+
+    def run_escalations(self, at: datetime) -> list[dict[str, Any]]:
+        """The escalation schedule at ``at``: reds nobody has acknowledged (in ``self.cases``) are
+        published again; they arrive in ``drain_alerts`` with ``kind: "escalation"`` and a ``step``."""
+        return [
+            asdict(run_escalation(est, at, self.escalations, self.cases, self.publisher, self.config))
             for est in self.config.establishments
         ]
 

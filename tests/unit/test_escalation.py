@@ -227,3 +227,19 @@ def test_latest_per_prisoner_ignores_anything_but_red() -> None:
 
 def test_default_escalation_config() -> None:
     assert (AimConfig().escalation.first_minutes, AimConfig().escalation.repeat_minutes) == (30, 120)
+
+
+def test_the_in_memory_stack_escalates_a_red_its_scorer_raised_and_nobody_took() -> None:
+    from aim_local.memory import InMemoryStack
+
+    # Given the in-memory pipeline holding a red alert record, as its scorer records them
+    stack = InMemoryStack(CONFIG)
+    a = Assessment("A1234BC", "red", 8.0, 3.0, 6.0, [], REASONS, "2026-11-30")
+    stack.state.record_alert("LEI", alert_message(AlertDecision("new", "aim-lei-a"), "LEI", a, RAISED, "B-2-14"), 0)
+    stack.state.mark_sent("LEI", "aim-lei-a")
+    # When the escalation schedule fires before and after the first interval
+    stack.run_escalations(RAISED + timedelta(minutes=10))
+    stack.run_escalations(RAISED + timedelta(minutes=40))
+    stack.run_escalations(RAISED + timedelta(minutes=45))
+    # Then one escalation arrived on the topic
+    assert [(m["alert_id"], m["kind"], m["step"]) for m in stack.drain_alerts()] == [("aim-lei-a", "escalation", 1)]
