@@ -29,6 +29,7 @@ CODE_ASSET_DIR: Final = ".build/code"  # functions/ and aim/ at its root (make b
 LAYER_ASSET_DIR: Final = ".build/layer"  # python/ at its root (make build)
 TRANSFORM_HANDLER: Final = "functions.transform.handler.handler"
 SCORE_HANDLER: Final = "functions.score.handler.handler"
+ESCALATE_HANDLER: Final = "functions.escalate.handler.handler"
 
 # --- construct ids (one per capability) -------------------------------------------------
 STORAGE: Final = "Storage"
@@ -38,6 +39,7 @@ SCORING: Final = "Scoring"
 OPERATIONS: Final = "Operations"
 KIOSK_ACCESS: Final = "KioskAccess"
 STAFF: Final = "Staff"  # board pages, staff API, user pool, case and audit tables
+ESCALATION: Final = "Escalation"  # re-publishes reds nobody has acknowledged
 
 # --- resource ids -----------------------------------------------------------------------
 ACTIVITY_TABLE: Final = "ActivityTable"
@@ -51,6 +53,10 @@ SCORE_FUNCTION: Final = "Score"
 SCORE_DLQ: Final = "ScoreDLQ"
 SCHEDULER_ROLE: Final = "SchedulerRole"
 SCHEDULE_PREFIX: Final = "ScoreSchedule"  # + establishment code, e.g. ScoreScheduleLEI
+ESCALATE_FUNCTION: Final = "Escalate"
+ESCALATE_DLQ: Final = "EscalateDLQ"
+ESCALATION_SCHEDULER_ROLE: Final = "EscalationSchedulerRole"
+ESCALATION_SCHEDULE_PREFIX: Final = "EscalationSchedule"  # + establishment code
 DEPENDENCY_LAYER: Final = "DependencyLayer"
 ALERT_TOPIC: Final = "AlertTopic"
 ALERT_DLQ: Final = "AlertDeliveryDLQ"
@@ -94,6 +100,9 @@ TRANSFORM_TIMEOUT_SECONDS: Final = 120
 TRANSFORM_MEMORY_MB: Final = 1024
 SCORE_TIMEOUT_SECONDS: Final = 300
 SCORE_MEMORY_MB: Final = 1769  # one full vCPU for the numpy baseline maths
+ESCALATE_TIMEOUT_SECONDS: Final = 60
+ESCALATE_MEMORY_MB: Final = 256
+ESCALATION_SCHEDULE_MINUTES: Final = 5
 # AWS guidance for SQS event sources: visibility timeout >= 6x the function timeout.
 INGEST_VISIBILITY_TIMEOUT_SECONDS: Final = 6 * TRANSFORM_TIMEOUT_SECONDS
 INGEST_BATCH_SIZE: Final = 10

@@ -14,6 +14,7 @@ from constructs import Construct
 from infra import constants as c
 from infra.constructs.alerting import Alerting
 from infra.constructs.common import data_key, logs_key_policy
+from infra.constructs.escalation import Escalation
 from infra.constructs.function import ARCHITECTURE, RUNTIME, FunctionRuntime
 from infra.constructs.ingest import Ingest
 from infra.constructs.kiosk_access import KioskAccess
@@ -109,6 +110,16 @@ class AimStack(Stack):
             establishments=config.establishments,
             alarm_topic=self.operations.topic,
             sign_in=config.sign_in,
+        )
+        self.escalation = Escalation(
+            self,
+            c.ESCALATION,
+            runtime=runtime,
+            storage=self.storage,
+            alerting=self.alerting,
+            case_table=self.staff.case_table,
+            case_key=self.staff.case_key,
+            establishments=config.establishments,
         )
 
         CfnOutput(self, "IngestBucketName", value=self.ingest.bucket.bucket_name)

@@ -90,6 +90,15 @@ class Retention(_Strict):
     activity_days: Annotated[int, Field(ge=30, le=3650)] = 180
 
 
+class Escalation(_Strict):
+    """A red nobody has acknowledged is published again as an escalation: first after
+    ``first_minutes``, then every ``repeat_minutes``, at most ``max_steps`` times (0: never)."""
+
+    first_minutes: Annotated[int, Field(ge=5, le=24 * 60)] = 30
+    repeat_minutes: Annotated[int, Field(ge=5, le=7 * 24 * 60)] = 120
+    max_steps: Annotated[int, Field(ge=0, le=50)] = 12
+
+
 class SignIn(_Strict):
     """The staff board's OpenID Connect issuer, when it is not the stack's own Cognito user pool
     (the estate's sign-in service, for example). Claim names say where the token carries the user,
@@ -143,6 +152,7 @@ class AimConfig(_Strict):
     min_active_days: Annotated[int, Field(ge=1, le=60)] = 14
     alert_emails: list[str] = Field(default_factory=list)
     retention: Retention = Retention()
+    escalation: Escalation = Escalation()
     sign_in: SignIn | None = None  # None: the stack's own Cognito user pool
 
     @field_validator("factor_weights")

@@ -35,3 +35,23 @@ def _parse_config(text: str) -> AimConfig:
 @cache
 def get_settings() -> Settings:
     return Settings()  # type: ignore[call-arg]
+
+
+class EscalationSettings(BaseSettings):
+    """The escalation function's environment: alert records, cases and the alert topic only."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    state_table: str = Field(min_length=1)
+    case_table: str = Field(min_length=1)
+    alert_topic_arn: str = Field(min_length=1)
+    aim_config: str = Field(default="{}", description="the validated AIM config as JSON (without alert_emails)")
+
+    @property
+    def config(self) -> AimConfig:
+        return _parse_config(self.aim_config)
+
+
+@cache
+def get_escalation_settings() -> EscalationSettings:
+    return EscalationSettings()  # type: ignore[call-arg]

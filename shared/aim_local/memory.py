@@ -17,8 +17,11 @@ from typing import Any
 from aim.adapters.state_table import StateSnapshots, board_rows_of_items, is_state_item, state_from_item
 from aim.config import AimConfig
 from aim.domain.activity import DayPack, Fact, distinct_facts, facts_of_chunk
+from aim.domain.casework import AlertCase
+from aim.domain.escalation import escalation_id
 from aim.domain.ports import RunControl
 from aim.domain.prisoner import PrisonerState
+from aim.service.escalation import run_escalation
 from aim.service.ingest import ingest_object, report_key
 from aim.service.scoring_run import run_scoring
 
@@ -121,6 +124,10 @@ class InMemoryStateRepository:
     def mark_sent(self, establishment: str, alert_id: str) -> None:
         self._outbox.get(establishment, {}).pop(alert_id, None)
 
+    def alert_records(self, establishment: str) -> dict[str, str]:
+        """Every alert recorded for an establishment: alert id -> ``aim.alert/1`` message JSON."""
+        return dict(self._alerts.get(establishment, {}))
+
     def stored_states(self, establishment: str, horizon: int) -> list[PrisonerState]:
         """Every stored state (for the board), read without touching a run's snapshots."""
         items = self._states.get(establishment, {})
@@ -166,6 +173,8 @@ class InMemoryStack:
         self.activity = InMemoryActivityRepository()
         self.state = InMemoryStateRepository()
         self.publisher = InMemoryPublisher()
+        self.cases = InMemoryCaseRepository()
+        self.escalations = InMemoryEscalationStore(self.state)
 
     def upload_many(self, uploads: list[tuple[str, bytes, datetime]]) -> None:
         for key, body, at in uploads:
@@ -185,6 +194,14 @@ class InMemoryStack:
             for est in self.config.establishments
         ]
 
+    def run_escalations(self, at: datetime) -> list[dict[str, Any]]:
+        """The escalation schedule at ``at``: reds nobody has acknowledged (in ``self.cases``) are
+        published again; they arrive in ``drain_alerts`` with ``kind: "escalation"`` and a ``step``."""
+        return [
+            asdict(run_escalation(est, at, self.escalations, self.cases, self.publisher, self.config))
+            for est in self.config.establishments
+        ]
+
     def drain_alerts(self) -> list[dict[str, Any]]:
         alerts, self.publisher.delivered = self.publisher.delivered, []
         return alerts
@@ -194,3 +211,55 @@ class InMemoryStack:
 
     def dead_letters(self) -> int:
         return 0
+
+
+class InMemoryCaseRepository:
+    """Alert cases, written only over the version they were read at (as the CaseTable)."""
+
+    def __init__(self) -> None:
+        self._cases: dict[tuple[str, str], AlertCase] = {}
+
+    def get(self, establishment: str, alert_id: str) -> AlertCase | None:
+        return self._cases.get((establishment, alert_id))
+
+    def get_many(self, establishment: str, alert_ids: Sequence[str]) -> dict[str, AlertCase]:
+        found = (self._cases.get((establishment, a)) for a in alert_ids)
+        return {c.alert_id: c for c in found if c is not None}
+
+    def save(self, case: AlertCase) -> bool:
+        stored = self._cases.get((case.establishment, case.alert_id))
+        if (stored.version if stored else 0) != case.version - 1:
+            return False
+        self._cases[(case.establishment, case.alert_id)] = case
+        return True
+
+
+class InMemoryEscalationStore:
+    """The escalation job's view of an ``InMemoryStateRepository``'s alert records, with its own
+    escalation records and outbox."""
+
+    def __init__(self, state: InMemoryStateRepository) -> None:
+        self.state = state
+        self._records: dict[str, dict[str, str]] = {}  # establishment -> escalation id -> message JSON
+        self._outbox: dict[str, dict[str, str]] = {}
+
+    def alerts_raised_since(self, establishment: str, since: datetime) -> list[dict[str, Any]]:
+        messages = (json.loads(m) for m in self.state.alert_records(establishment).values())
+        return [m for m in messages if datetime.fromisoformat(str(m["raised_at"])) >= since]
+
+    def record_escalation(self, establishment: str, message: dict[str, Any], expires_at: int) -> bool:
+        key = escalation_id(str(message["alert_id"]), int(message["step"]))
+        records = self._records.setdefault(establishment, {})
+        if key in records:
+            return False
+        records[key] = self._outbox.setdefault(establishment, {})[key] = json.dumps(message)
+        return True
+
+    def pending_escalations(self, establishment: str) -> list[dict[str, Any]]:
+        return [json.loads(m) for _, m in sorted(self._outbox.get(establishment, {}).items())]
+
+    def mark_escalation_sent(self, establishment: str, alert_id: str, step: int) -> None:
+        self._outbox.get(establishment, {}).pop(escalation_id(alert_id, step), None)
+
+    def recorded(self, establishment: str) -> list[str]:
+        return sorted(self._records.get(establishment, {}))

@@ -106,7 +106,8 @@ def test_ingest_bucket_is_private_versioned_encrypted_and_logged(synthesized: Sy
 
 def test_one_schedule_per_establishment_invokes_the_scorer(synthesized: Synthesized) -> None:
     scoring = synthesized.stack.scoring
-    schedules = synthesized.of_type("AWS::Scheduler::Schedule")
+    ids = [synthesized.logical_id(s) for s in scoring.schedules.values()]
+    schedules = {i: synthesized.resources[i] for i in ids}
     score_arn = {"Fn::GetAtt": [synthesized.logical_id(scoring.score.function), "Arn"]}
 
     inputs = []
@@ -280,7 +281,7 @@ def test_every_data_store_has_its_own_rotating_key(synthesized: Synthesized) -> 
     sse = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
     used.append(_ref_or_getatt(sse["KMSMasterKeyID"]))
 
-    assert len(used) == 4 + 4 + 2 + 1  # tables (activity, state, case, audit), queues, topics, bucket
+    assert len(used) == 4 + 5 + 2 + 1  # tables (activity, state, case, audit), queues, topics, bucket
     assert len(set(used)) == len(used), "two data stores share a key"
 
 
@@ -383,7 +384,7 @@ def test_bucket_queues_and_topics_refuse_plain_http(synthesized: Synthesized) ->
     policy_doc = {"PolicyDocument": {"Statement": Match.array_with([insecure_deny])}}
     for policy_type, count in (
         ("AWS::S3::BucketPolicy", 2),
-        ("AWS::SQS::QueuePolicy", 4),
+        ("AWS::SQS::QueuePolicy", 5),
         ("AWS::SNS::TopicPolicy", 2),
     ):
         matching = synthesized.template.find_resources(policy_type, {"Properties": policy_doc})

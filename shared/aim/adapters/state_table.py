@@ -13,6 +13,8 @@ Key layout:
                                               the board: one row per prisoner in custody (``b``,
                                               zlib-compressed compact JSON), written with the
                                               states; ``parts`` on the first says how many items
+    pk = "{EST}#ESC",    sk = "{alert id}#E{step}"  every escalation step recorded (``expires_at``)
+    pk = "{EST}#ESCOUT", sk = "{alert id}#E{step}"  the escalation outbox: recorded and not yet sent
 
 The run partition is read by one Query every run; ``~META`` sorts after every alert id. The board
 has its own partition so that Query never reads it.
@@ -29,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from aim.adapters.dynamodb import CallCounter, DynamoTable, Key
+from aim.domain.escalation import escalation_id
 from aim.domain.features import NF
 from aim.domain.ports import RunControl
 from aim.domain.prisoner import PrisonerState
@@ -287,3 +290,40 @@ class DynamoStateRepository:
 
     def mark_sent(self, establishment: str, alert_id: str) -> None:
         self.table.delete((run_partition(establishment), alert_id))
+
+
+def escalation_partition(establishment: str) -> str:
+    return f"{establishment}#ESC"
+
+
+def escalation_outbox_partition(establishment: str) -> str:
+    return f"{establishment}#ESCOUT"
+
+
+class DynamoEscalationStore:
+    """The escalation job's view of the StateTable: alert records read, escalation steps recorded
+    with their outbox in one transaction (a step is never recorded without being queued to send)."""
+
+    def __init__(self, table: str, client: Any | None = None, counter: CallCounter | None = None) -> None:
+        self.table = DynamoTable(table, client, counter)
+
+    def alerts_raised_since(self, establishment: str, since: datetime) -> list[dict[str, Any]]:
+        messages = (json.loads(str(i["message"])) for i in self.table.query(alert_partition(establishment)))
+        return [m for m in messages if datetime.fromisoformat(str(m["raised_at"])) >= since]
+
+    def record_escalation(self, establishment: str, message: dict[str, Any], expires_at: int) -> bool:
+        sk = escalation_id(str(message["alert_id"]), int(message["step"]))
+        body = json.dumps(message, separators=(",", ":"))
+        return self.table.put_all_if_absent(
+            [
+                {"pk": escalation_partition(establishment), "sk": sk, "message": body, "expires_at": expires_at},
+                {"pk": escalation_outbox_partition(establishment), "sk": sk, "message": body},
+            ]
+        )
+
+    def pending_escalations(self, establishment: str) -> list[dict[str, Any]]:
+        items = self.table.query(escalation_outbox_partition(establishment), consistent=True)
+        return [json.loads(str(i["message"])) for i in items]
+
+    def mark_escalation_sent(self, establishment: str, alert_id: str, step: int) -> None:
+        self.table.delete((escalation_outbox_partition(establishment), escalation_id(alert_id, step)))

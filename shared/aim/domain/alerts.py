@@ -129,16 +129,17 @@ def human_fields(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def alert_text(message: dict[str, Any], timezone: str | tzinfo = DEFAULT_TIMEZONE) -> str:
+def alert_text(message: dict[str, Any], timezone: str | tzinfo = DEFAULT_TIMEZONE, lead: str = "") -> str:
     """Text for email and SMS, built only from ``human_fields``: at most ``TEXT_LIMIT`` characters.
 
     Where it is, when it was raised (local HH:MM), who, which routines changed and the reference.
     When everything does not fit, the list of routines is cut short ("+2 more") before the request
-    to act is shortened; the reference is always whole."""
+    to act is shortened; the reference is always whole. ``lead`` goes first (an escalation's word)."""
     f = human_fields(message)
     zone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
     raised = datetime.fromisoformat(str(f["raised_at"])).astimezone(zone).strftime("%H:%M")
-    head = f"AIM {str(f['level']).upper()} {f['establishment']} {f['prisoner_id']} cell {f['location']} at {raised}."
+    level = str(f["level"]).upper()
+    head = f"{lead}AIM {level} {f['establishment']} {f['prisoner_id']} cell {f['location']} at {raised}."
     factors: list[str] = f["factors"] or ["routine"]
     for ask in (" Check on them in person now.", " Check in person now.", ""):
         tail = f"{ask} Ref {f['alert_id']}"

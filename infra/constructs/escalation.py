@@ -1,0 +1,120 @@
+"""Escalation: the escalate function and one EventBridge Scheduler schedule per establishment,
+every few minutes, independent of the scorer's schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_scheduler as scheduler
+from constructs import Construct
+
+from infra import constants as c
+from infra.constructs.alerting import Alerting
+from infra.constructs.common import dlq_retention, encrypted_queue, key_use, queue_send_statements
+from infra.constructs.function import AimFunction, FunctionRuntime
+from infra.constructs.scoring import rate_expression, schedule_input
+from infra.constructs.storage import Storage
+from infra.nag import ASYNC_DLQ, IS_DLQ, acknowledge
+
+_TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+
+
+class Escalation(Construct):
+    """Escalate function, EscalateDLQ (failed schedule deliveries and failed async invocations),
+    EscalationSchedulerRole and one CfnSchedule per establishment."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runtime: FunctionRuntime,
+        storage: Storage,
+        alerting: Alerting,
+        case_table: dynamodb.ITable,
+        case_key: kms.IKey,
+        establishments: Sequence[str],
+        schedule_minutes: int = c.ESCALATION_SCHEDULE_MINUTES,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # A run older than one period is superseded by the next one.
+        max_age = Duration.seconds(max(60, schedule_minutes * 60))
+        self.dlq = encrypted_queue(
+            self, c.ESCALATE_DLQ, description="escalation runs that could not run", retention=dlq_retention()
+        )
+        self.escalate = AimFunction(
+            self,
+            c.ESCALATE_FUNCTION,
+            runtime=runtime,
+            handler=c.ESCALATE_HANDLER,
+            description="AIM escalation: re-publishes reds nobody has acknowledged",
+            timeout=Duration.seconds(c.ESCALATE_TIMEOUT_SECONDS),
+            memory_size=c.ESCALATE_MEMORY_MB,
+            dead_letter_queue=self.dlq,
+            retry_attempts=1,
+            max_event_age=max_age,
+        )
+        self.escalate.function.add_environment("CASE_TABLE", case_table.table_name)
+        role = self.escalate.role
+        for statement in queue_send_statements(self.dlq):
+            role.add_to_principal_policy(statement)
+        # Alert records read; escalation records and outbox written (a transaction of two puts), outbox deleted.
+        state_actions = ("dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query")
+        _grant(role, storage.state_table, storage.state_key, *state_actions)
+        _grant(role, case_table, case_key, "dynamodb:BatchGetItem")
+        alerting.grant_publish(role)
+        acknowledge(self.dlq, "Serverless-SQSRedrivePolicy", IS_DLQ)
+        acknowledge(self.escalate.function, "Serverless-LambdaAsyncFailureDestination", ASYNC_DLQ)
+        self._schedules(establishments, schedule_minutes, max_age)
+
+    def _schedules(self, establishments: Sequence[str], minutes: int, max_age: Duration) -> None:
+        self.scheduler_role = iam.Role(
+            self,
+            c.ESCALATION_SCHEDULER_ROLE,
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            ),
+            description="EventBridge Scheduler: invoke the AIM escalation function",
+        )
+        policy = iam.ManagedPolicy(
+            self,
+            f"{c.ESCALATION_SCHEDULER_ROLE}Policy",
+            description="AIM: EventBridge Scheduler invokes the escalation function and dead-letters failures",
+            statements=[
+                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.escalate.function.function_arn]),
+                *queue_send_statements(self.dlq),
+            ],
+            roles=[self.scheduler_role],
+        )
+        self.schedules: dict[str, scheduler.CfnSchedule] = {}
+        for establishment in establishments:
+            schedule = scheduler.CfnSchedule(
+                self,
+                f"{c.ESCALATION_SCHEDULE_PREFIX}{establishment}",
+                description=f"AIM: escalate unacknowledged reds of {establishment} every {minutes} minutes",
+                schedule_expression=rate_expression(minutes),
+                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+                state="ENABLED",
+                target=scheduler.CfnSchedule.TargetProperty(
+                    arn=self.escalate.function.function_arn,
+                    role_arn=self.scheduler_role.role_arn,
+                    input=schedule_input(establishment),
+                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                        maximum_retry_attempts=c.SCHEDULE_MAX_RETRIES,
+                        maximum_event_age_in_seconds=max_age.to_seconds(),
+                    ),
+                    dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=self.dlq.queue_arn),
+                ),
+            )
+            schedule.node.add_dependency(policy)
+            self.schedules[establishment] = schedule
+
+
+def _grant(role: iam.IRole, table: dynamodb.ITable, key: kms.IKey, *actions: str) -> None:
+    role.add_to_principal_policy(iam.PolicyStatement(actions=sorted(actions), resources=[table.table_arn]))
+    role.add_to_principal_policy(key_use(key, "dynamodb", *_TABLE_KEY_ACTIONS))
