@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
-from aim.config import load_config
+from aim.config import AimConfig, load_config
 from aim_local.replay import BatchFile, collect_batches, replay
-from aim_local.serve import fetch_token, serve_local
+from aim_local.serve import STAFF_TABLES, StaffLocal, fetch_token, serve_local
 
 from aim_lab.console import progress_printer
 from aim_lab.simulate import ScenarioSpec, simulate
@@ -23,6 +25,27 @@ def demo_batches(prisoners: int = 150, days: int = 28, seed: int = 7, wings: int
     return spec.establishment, [BatchFile(b.key, b.body, b.created_at) for b in scenario.batches]
 
 
+def demo_outcomes_seeder(config: AimConfig, establishment: str) -> Callable[[StaffLocal], None]:
+    """Before serving the demo: a few weeks of alerts worked by demo officers, for the outcomes page."""
+
+    def prepare(staff: StaffLocal) -> None:
+        from aim_lab.demo_outcomes import seed_demo_outcomes
+
+        local = staff.local
+        seeded = seed_demo_outcomes(
+            local.clients,
+            local.resources["state_table"],
+            STAFF_TABLES["case"],
+            STAFF_TABLES["audit"],
+            config,
+            establishment,
+            datetime.now(UTC),
+        )
+        print(seeded.line())
+
+    return prepare
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from aim_local.assets import AssetsMissingError, ensure_assets
 
@@ -32,6 +55,7 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"aim serve: {exc}", file=sys.stderr)
         return 2
     config = load_config(args.config) if args.config else load_config()
+    prepare: Callable[[StaffLocal], None] | None = None
     if args.dir:
         directory = Path(args.dir)
         if not directory.is_dir():
@@ -46,13 +70,16 @@ def run_serve(args: argparse.Namespace) -> int:
         establishment, batches = demo_batches()
         if establishment not in config.establishments:
             config = config.model_copy(update={"establishments": [establishment]})
+        prepare = demo_outcomes_seeder(config, establishment)
         print(f"Replaying the demo establishment {establishment} on the embedded local AWS...")
     summary = replay(
         batches,
         config,
         progress=progress_printer("  replay"),
         aws=True,  # the board reads the tables the embedded AWS holds
-        keep=lambda local: serve_local(local, args.port),
+        keep=lambda local: (
+            serve_local(local, args.port) if prepare is None else serve_local(local, args.port, prepare=prepare)
+        ),
     )
     for line in summary.lines():
         print(line)

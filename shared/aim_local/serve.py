@@ -232,10 +232,24 @@ def running_server(staff: StaffLocal, port: int = 0) -> Iterator[str]:
 
 
 def serve_local(
-    local: LocalAws, port: int, announce: Callable[[str], None] = print, until: Callable[[], None] | None = None
+    local: LocalAws,
+    port: int,
+    announce: Callable[[str], None] = print,
+    until: Callable[[], None] | None = None,
+    prepare: Callable[[StaffLocal], None] | None = None,
 ) -> None:
-    """Serve the board over a running local stack until interrupted (or until ``until`` returns)."""
-    with staff_local(local) as staff, running_server(staff, port) as url:
+    """Serve the board over a running local stack until interrupted (or until ``until`` returns).
+    ``prepare`` runs once the staff tables exist, before the first request (the demo's worked alerts)."""
+    with staff_local(local) as staff:
+        if prepare is not None:
+            prepare(staff)
+        _serve_until(staff, port, announce, until)
+
+
+def _serve_until(
+    staff: StaffLocal, port: int, announce: Callable[[str], None], until: Callable[[], None] | None
+) -> None:
+    with running_server(staff, port) as url:
         announce(f"AIM board and staff API: {url}/  (Ctrl-C to stop)")
         announce(
             f"Demo users (password {DEMO_PASSWORD}): "

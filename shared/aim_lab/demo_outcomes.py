@@ -1,0 +1,118 @@
+"""A few weeks of worked alerts for the demo, so the governor's outcomes page has something to show.
+
+The replay's own alerts are left as the scorer raised them (the board's live reds). Before them,
+one to three reds a week are written for prisoners the replay put on the board, dated in the weeks
+before ``now``, and demo officers work them through the staff service on a clock set after each
+alert: most acknowledged within two hours, most of those with an intervention, about half closed.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from aim.adapters.audit_table import DynamoAuditLog
+from aim.adapters.board_state import StateTableBoardReader
+from aim.adapters.case_table import DynamoCaseRepository
+from aim.adapters.state_table import alert_record_item
+from aim.config import AimConfig
+from aim.domain.alerts import ALERT_SCHEMA, alert_id_for
+from aim.domain.board import AlertRecord, BoardRow
+from aim.service.scoring_run import horizon
+from aim.service.staff import StaffService
+from aim_local.memory import LAB_ALERT_ID_KEY
+
+from aim_lab.outcomes_report import work_alerts
+
+DEMO_REASONS = [
+    {
+        "factor": "phone",
+        "signal": "phone",
+        "change": "stopped",
+        "observed": 0,
+        "expected": 9.0,
+        "window_days": 10,
+        "text": "Phone calls and credit stopped: none in the last 10 days",
+    }
+]
+
+
+@dataclass(frozen=True)
+class SeededOutcomes:
+    alerts: int
+    acknowledged: int
+    interventions: int
+    closed: int
+
+    def line(self) -> str:
+        return (
+            f"Seeded {self.alerts} past alerts for the outcomes page: {self.acknowledged} acknowledged, "
+            f"{self.interventions} with an intervention, {self.closed} closed"
+        )
+
+
+def past_alert(row: BoardRow, establishment: str, raised: datetime) -> dict[str, Any]:
+    judged = (raised - timedelta(days=1)).date().isoformat()
+    return {
+        "schema": ALERT_SCHEMA,
+        "alert_id": alert_id_for(LAB_ALERT_ID_KEY, establishment, row.prisoner_id, judged, "new"),
+        "level": "red",
+        "establishment": establishment,
+        "prisoner_id": row.prisoner_id,
+        "raised_at": raised.isoformat(),
+        "reasons": DEMO_REASONS,
+        "kind": "new",
+        "score": 6.8,
+        "red_threshold": 6.0,
+        "static_factors": [],
+        "judged_day": judged,
+        "location": row.location,
+    }
+
+
+def seed_demo_outcomes(
+    clients: dict[str, Any],
+    state_table: str,
+    case_table: str,
+    audit_table: str,
+    config: AimConfig,
+    establishment: str,
+    now: datetime,
+    weeks: int = 4,
+    seed: int = 7,
+) -> SeededOutcomes:
+    """Writes and works past reds over the ``weeks`` before ``now``; returns what was recorded."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    ddb, ser, rng = clients["dynamodb"], TypeSerializer(), random.Random(seed)
+    reader = StateTableBoardReader(state_table, horizon(config), client=ddb)
+    rows = [r for r in reader.board(establishment) if not r.open_alert_id]
+    if not rows:
+        return SeededOutcomes(0, 0, 0, 0)
+    records: dict[str, AlertRecord] = {}
+    for week in range(weeks, 0, -1):
+        for _ in range(rng.randint(1, 3)):
+            day = now.date() - timedelta(days=7 * week - rng.randint(0, 5))
+            raised = datetime.combine(day, time(7, rng.randint(0, 59)), tzinfo=UTC)
+            message = past_alert(rng.choice(rows), establishment, raised)
+            if message["alert_id"] in records:
+                continue
+            item = alert_record_item(establishment, message, int((raised + timedelta(days=365)).timestamp()))
+            ddb.put_item(TableName=state_table, Item={k: ser.serialize(v) for k, v in item.items()})
+            records[message["alert_id"]] = AlertRecord.from_message(message)
+    cases = DynamoCaseRepository(case_table, client=ddb)
+    moment = [now]
+    service = StaffService(reader, cases, DynamoAuditLog(audit_table, 2555, client=ddb), clock=lambda: moment[0])
+    work_alerts(service, list(records.values()), moment, rng)
+    worked = cases.get_many(establishment, list(records)).values()
+    return SeededOutcomes(
+        alerts=len(records),
+        acknowledged=sum(1 for c in worked if c.acknowledged_at is not None),
+        interventions=sum(1 for c in worked if c.interventions),
+        closed=sum(1 for c in worked if c.status == "closed"),
+    )
+
+
+__all__ = ["SeededOutcomes", "past_alert", "seed_demo_outcomes"]
