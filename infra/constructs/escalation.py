@@ -9,14 +9,13 @@ from aws_cdk import Aws, Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from infra import constants as c
 from infra.constructs.alerting import Alerting
 from infra.constructs.common import dlq_retention, encrypted_queue, key_use, queue_send_statements
 from infra.constructs.function import AimFunction, FunctionRuntime
-from infra.constructs.scoring import rate_expression, schedule_input
+from infra.constructs.scoring import establishment_schedules
 from infra.constructs.storage import Storage
 from infra.nag import ASYNC_DLQ, IS_DLQ, acknowledge
 
@@ -91,28 +90,18 @@ class Escalation(Construct):
             ],
             roles=[self.scheduler_role],
         )
-        self.schedules: dict[str, scheduler.CfnSchedule] = {}
-        for establishment in establishments:
-            schedule = scheduler.CfnSchedule(
-                self,
-                f"{c.ESCALATION_SCHEDULE_PREFIX}{establishment}",
-                description=f"AIM: escalate unacknowledged reds of {establishment} every {minutes} minutes",
-                schedule_expression=rate_expression(minutes),
-                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-                state="ENABLED",
-                target=scheduler.CfnSchedule.TargetProperty(
-                    arn=self.escalate.function.function_arn,
-                    role_arn=self.scheduler_role.role_arn,
-                    input=schedule_input(establishment),
-                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                        maximum_retry_attempts=c.SCHEDULE_MAX_RETRIES,
-                        maximum_event_age_in_seconds=max_age.to_seconds(),
-                    ),
-                    dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=self.dlq.queue_arn),
-                ),
-            )
-            schedule.node.add_dependency(policy)
-            self.schedules[establishment] = schedule
+        self.schedules = establishment_schedules(
+            self,
+            c.ESCALATION_SCHEDULE_PREFIX,
+            establishments,
+            minutes=minutes,
+            purpose="escalate unacknowledged reds of",
+            target=self.escalate.function.function_arn,
+            role=self.scheduler_role,
+            policy=policy,
+            dlq_arn=self.dlq.queue_arn,
+            max_age=max_age,
+        )
 
 
 def _grant(role: iam.IRole, table: dynamodb.ITable, key: kms.IKey, *actions: str) -> None:

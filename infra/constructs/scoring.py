@@ -31,6 +31,46 @@ def rate_expression(minutes: int) -> str:
     return f"rate({minutes} minute{'s' if minutes != 1 else ''})"
 
 
+def establishment_schedules(
+    scope: Construct,
+    id_prefix: str,
+    establishments: Sequence[str],
+    *,
+    minutes: int,
+    purpose: str,
+    target: str,
+    role: iam.Role,
+    policy: iam.ManagedPolicy,
+    dlq_arn: str,
+    max_age: Duration,
+) -> dict[str, scheduler.CfnSchedule]:
+    """One EventBridge Scheduler schedule per establishment invoking ``target`` every ``minutes``,
+    retried and dead-lettered; each waits for the role's policy (it must exist before the first call)."""
+    schedules: dict[str, scheduler.CfnSchedule] = {}
+    for establishment in establishments:
+        schedule = scheduler.CfnSchedule(
+            scope,
+            f"{id_prefix}{establishment}",
+            description=f"AIM: {purpose} {establishment} every {minutes} minutes",
+            schedule_expression=rate_expression(minutes),
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            state="ENABLED",
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=target,
+                role_arn=role.role_arn,
+                input=schedule_input(establishment),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_retry_attempts=c.SCHEDULE_MAX_RETRIES,
+                    maximum_event_age_in_seconds=max_age.to_seconds(),
+                ),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=dlq_arn),
+            ),
+        )
+        schedule.node.add_dependency(policy)
+        schedules[establishment] = schedule
+    return schedules
+
+
 class Scoring(Construct):
     """Score function, ScoreDLQ (failed schedule deliveries and failed async invocations),
     AlertIdKey (the secret that keys alert ids; only the scorer reads it), SchedulerRole and
@@ -94,29 +134,18 @@ class Scoring(Construct):
             roles=[self.scheduler_role],
         )
 
-        self.schedules: dict[str, scheduler.CfnSchedule] = {}
-        for establishment in establishments:
-            schedule = scheduler.CfnSchedule(
-                self,
-                f"{c.SCHEDULE_PREFIX}{establishment}",
-                description=f"AIM: score {establishment} every {schedule_minutes} minutes",
-                schedule_expression=rate_expression(schedule_minutes),
-                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-                state="ENABLED",
-                target=scheduler.CfnSchedule.TargetProperty(
-                    arn=self.score.function.function_arn,
-                    role_arn=self.scheduler_role.role_arn,
-                    input=schedule_input(establishment),
-                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                        maximum_retry_attempts=c.SCHEDULE_MAX_RETRIES,
-                        maximum_event_age_in_seconds=max_age.to_seconds(),
-                    ),
-                    dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=self.dlq.queue_arn),
-                ),
-            )
-            # The role's policy must exist before the first invocation.
-            schedule.node.add_dependency(self.scheduler_policy)
-            self.schedules[establishment] = schedule
+        self.schedules = establishment_schedules(
+            self,
+            c.SCHEDULE_PREFIX,
+            establishments,
+            minutes=schedule_minutes,
+            purpose="score",
+            target=self.score.function.function_arn,
+            role=self.scheduler_role,
+            policy=self.scheduler_policy,
+            dlq_arn=self.dlq.queue_arn,
+            max_age=max_age,
+        )
 
     def _alert_id_key(self) -> secretsmanager.Secret:
         """A generated per-deployment key for the alert-id HMAC: without it an alert id cannot be
