@@ -47,7 +47,7 @@ def get_digest_settings() -> DigestSettings:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @event_parser(model=DigestEvent)
 def handler(event: DigestEvent, context: LambdaContext) -> dict[str, Any]:
     settings = get_digest_settings()

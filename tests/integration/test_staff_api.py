@@ -504,3 +504,19 @@ def test_pages_under_an_api_gateway_stage_link_and_redirect_within_it(api: Api) 
     assert redirect["statusCode"] == 303
     location = (redirect.get("headers") or {}).get("Location") or redirect["multiValueHeaders"]["Location"][0]
     assert location.startswith("/prod/sign-in?next=")
+
+
+def test_the_staff_handler_is_traced_without_its_responses(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Board and prisoner responses carry prison numbers and reasons: never X-Ray metadata."""
+    from aim.observability import tracer
+    from test_handler_tracing import RecordingProvider
+
+    # Given a tracer whose provider records what would be sent to X-Ray
+    provider = RecordingProvider()
+    monkeypatch.setattr(tracer, "provider", provider)
+    # When an officer reads the board
+    status, body = api.call("GET", "/api/establishments/LEI/board")
+    # Then the handler was traced and its response was not recorded
+    assert status == 200 and body["prisoners"]
+    assert "## handler" in provider.opened
+    assert [key for _, key, _ in provider.metadata if key.endswith("response")] == []
