@@ -28,7 +28,7 @@ from constructs import Construct
 from infra import constants as c
 from infra.constructs.common import data_key, key_use
 from infra.constructs.function import LOG_RETENTION, AimFunction, FunctionRuntime
-from infra.constructs.storage import Storage
+from infra.constructs.storage import Storage, data_table
 
 ROLES = ("officer", "governor", "admin")
 HANDLER = "functions.api.handler.handler"
@@ -60,8 +60,8 @@ class Staff(Construct):
         # --- tables ---------------------------------------------------------------------------
         self.case_key = data_key(self, "CaseTableKey", "CaseTable encryption (alert lifecycle)")
         self.audit_key = data_key(self, "AuditTableKey", "AuditTable encryption (staff audit trail)")
-        self.case_table = self._table("CaseTable", self.case_key, ttl=False)
-        self.audit_table = self._table("AuditTable", self.audit_key, ttl=True)
+        self.case_table = data_table(self, "CaseTable", self.case_key, ttl=False)
+        self.audit_table = data_table(self, "AuditTable", self.audit_key, ttl=True)
 
         # --- sign-in --------------------------------------------------------------------------
         self.user_pool = cognito.UserPool(
@@ -257,23 +257,6 @@ class Staff(Construct):
         acknowledge_staff_findings(self)
 
     # --- helpers --------------------------------------------------------------------------------
-    def _table(self, construct_id: str, key: kms.Key, *, ttl: bool) -> dynamodb.Table:
-        return dynamodb.Table(
-            self,
-            construct_id,
-            partition_key=dynamodb.Attribute(name=c.PARTITION_KEY, type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name=c.SORT_KEY, type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            deletion_protection=True,
-            time_to_live_attribute=c.TTL_ATTRIBUTE if ttl else None,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-
     @staticmethod
     def _grant(role: iam.IRole, table: dynamodb.ITable, key: kms.IKey, *actions: str) -> None:
         role.add_to_principal_policy(iam.PolicyStatement(actions=sorted(actions), resources=[table.table_arn]))
