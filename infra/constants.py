@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+from aim.domain import escalation as _escalation
+
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 
 # --- app / context -------------------------------------------------------------------
@@ -30,6 +32,7 @@ LAYER_ASSET_DIR: Final = ".build/layer"  # python/ at its root (make build)
 TRANSFORM_HANDLER: Final = "functions.transform.handler.handler"
 SCORE_HANDLER: Final = "functions.score.handler.handler"
 ESCALATE_HANDLER: Final = "functions.escalate.handler.handler"
+DIGEST_HANDLER: Final = "functions.digest.handler.handler"
 
 # --- construct ids (one per capability) -------------------------------------------------
 STORAGE: Final = "Storage"
@@ -40,6 +43,7 @@ OPERATIONS: Final = "Operations"
 KIOSK_ACCESS: Final = "KioskAccess"
 STAFF: Final = "Staff"  # board pages, staff API, user pool, case and audit tables
 ESCALATION: Final = "Escalation"  # re-publishes reds nobody has acknowledged
+DIGEST: Final = "Digest"  # the weekly digest to governors
 
 # --- resource ids -----------------------------------------------------------------------
 ACTIVITY_TABLE: Final = "ActivityTable"
@@ -57,6 +61,10 @@ ESCALATE_FUNCTION: Final = "Escalate"
 ESCALATE_DLQ: Final = "EscalateDLQ"
 ESCALATION_SCHEDULER_ROLE: Final = "EscalationSchedulerRole"
 ESCALATION_SCHEDULE_PREFIX: Final = "EscalationSchedule"  # + establishment code
+DIGEST_FUNCTION: Final = "Digest"
+DIGEST_DLQ: Final = "DigestDLQ"
+DIGEST_SCHEDULER_ROLE: Final = "DigestSchedulerRole"
+DIGEST_SCHEDULE_PREFIX: Final = "DigestSchedule"  # + establishment code
 DEPENDENCY_LAYER: Final = "DependencyLayer"
 ALERT_TOPIC: Final = "AlertTopic"
 ALERT_DLQ: Final = "AlertDeliveryDLQ"
@@ -102,7 +110,11 @@ SCORE_TIMEOUT_SECONDS: Final = 300
 SCORE_MEMORY_MB: Final = 1769  # one full vCPU for the numpy baseline maths
 ESCALATE_TIMEOUT_SECONDS: Final = 60
 ESCALATE_MEMORY_MB: Final = 256
-ESCALATION_SCHEDULE_MINUTES: Final = 5
+ESCALATION_SCHEDULE_MINUTES: Final = _escalation.SCHEDULE_MINUTES
+DIGEST_TIMEOUT_SECONDS: Final = 60
+DIGEST_MEMORY_MB: Final = 256
+# A weekly digest that could not go out within this window is dead-lettered (the alarm tells an operator).
+DIGEST_MAX_EVENT_AGE_SECONDS: Final = 6 * 3600
 # AWS guidance for SQS event sources: visibility timeout >= 6x the function timeout.
 INGEST_VISIBILITY_TIMEOUT_SECONDS: Final = 6 * TRANSFORM_TIMEOUT_SECONDS
 INGEST_BATCH_SIZE: Final = 10
@@ -112,4 +124,9 @@ INGEST_MAX_RECEIVE_COUNT: Final = 5
 DLQ_RETENTION_DAYS: Final = 14
 SCHEDULE_MAX_RETRIES: Final = 2
 ACCESS_LOG_RETENTION_DAYS: Final = 400
-ALERT_MESSAGE_ATTRIBUTES: Final = ("establishment", "level")
+ALERT_MESSAGE_ATTRIBUTES: Final = ("establishment", "level", "kind")
+
+# --- who gets what: SNS subscription filter policies on the ``kind`` message attribute -----------
+# The values are those the functions set (aim.domain.alerts, escalation, digest).
+OFFICER_FILTER_POLICY: Final = {"kind": ["alert", "escalation"]}  # alert_emails
+GOVERNOR_FILTER_POLICY: Final = {"kind": ["escalation", "digest"]}  # governor_emails

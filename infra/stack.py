@@ -14,6 +14,7 @@ from constructs import Construct
 from infra import constants as c
 from infra.constructs.alerting import Alerting
 from infra.constructs.common import data_key, logs_key_policy
+from infra.constructs.digest import Digest
 from infra.constructs.escalation import Escalation
 from infra.constructs.function import ARCHITECTURE, RUNTIME, FunctionRuntime
 from infra.constructs.ingest import Ingest
@@ -41,7 +42,9 @@ class AimStack(Stack):
         self.config = config
 
         self.storage = Storage(self, c.STORAGE)
-        self.alerting = Alerting(self, c.ALERTING, alert_emails=config.alert_emails)
+        self.alerting = Alerting(
+            self, c.ALERTING, alert_emails=config.alert_emails, governor_emails=config.governor_emails
+        )
 
         logs_key = data_key(self, c.LOGS_KEY, "function log groups")
         logs_key_policy(logs_key)
@@ -61,7 +64,8 @@ class AimStack(Stack):
                 c.ENV_ACTIVITY_TABLE: self.storage.activity_table.table_name,
                 c.ENV_STATE_TABLE: self.storage.state_table.table_name,
                 c.ENV_ALERT_TOPIC_ARN: self.alerting.topic.topic_arn,
-                # Without alert_emails: staff addresses are subscribed to the topic, never given to code.
+                # Without alert_emails and governor_emails: staff addresses are subscribed to the
+                # topic, never given to code.
                 c.ENV_AIM_CONFIG: config.runtime_json(),
                 c.ENV_POWERTOOLS_SERVICE_NAME: c.SERVICE_NAME,
                 c.ENV_POWERTOOLS_METRICS_NAMESPACE: c.METRICS_NAMESPACE,
@@ -120,6 +124,30 @@ class AimStack(Stack):
             case_table=self.staff.case_table,
             case_key=self.staff.case_key,
             establishments=config.establishments,
+        )
+        self.digest = Digest(
+            self,
+            c.DIGEST,
+            runtime=runtime,
+            storage=self.storage,
+            alerting=self.alerting,
+            case_table=self.staff.case_table,
+            case_key=self.staff.case_key,
+            establishments=config.establishments,
+            settings=config.digest,
+            timezone=config.timezone,
+        )
+        self.operations.watch_scheduled_jobs(
+            [
+                (
+                    c.ESCALATE_FUNCTION,
+                    c.ESCALATE_DLQ,
+                    self.escalation.escalate.function,
+                    self.escalation.dlq,
+                    c.ESCALATION_SCHEDULE_MINUTES,
+                ),
+                (c.DIGEST_FUNCTION, c.DIGEST_DLQ, self.digest.digest.function, self.digest.dlq, None),
+            ]
         )
 
         CfnOutput(self, "IngestBucketName", value=self.ingest.bucket.bucket_name)

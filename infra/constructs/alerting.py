@@ -1,8 +1,8 @@
-"""Alerting: the SNS topic staff subscribe to for red/amber alerts."""
+"""Alerting: the SNS topic staff subscribe to for alerts, escalations and the weekly digest."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
@@ -21,14 +21,38 @@ from infra.constructs.common import (
 from infra.nag import IS_DLQ, acknowledge
 
 
+def filter_policy(policy: Mapping[str, Sequence[str]]) -> dict[str, sns.SubscriptionFilter]:
+    """A subscription filter policy: each message attribute must take one of the listed values."""
+    return {name: sns.SubscriptionFilter.string_filter(allowlist=list(values)) for name, values in policy.items()}
+
+
+def subscriber_policies(alert_emails: Sequence[str], governor_emails: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+    """Each address's filter policy; an address on both lists gets what both lists get (one subscription)."""
+    kinds: dict[str, list[str]] = {}
+    for addresses, policy in ((alert_emails, c.OFFICER_FILTER_POLICY), (governor_emails, c.GOVERNOR_FILTER_POLICY)):
+        for address in addresses:
+            held = kinds.setdefault(address, [])
+            held.extend(k for k in policy["kind"] if k not in held)
+    return {address: {"kind": held} for address, held in kinds.items()}
+
+
 class Alerting(Construct):
     """AlertTopic (own CMK, TLS only) with one email subscription per configured address.
 
-    Every subscription gets a dead-letter queue so an alert SNS could not deliver is kept
-    (and alarmed on) rather than lost.
+    Who gets what is a filter policy on the ``kind`` message attribute: duty officers
+    (``alert_emails``) get alerts and escalations, governors (``governor_emails``) escalations
+    and the weekly digest. Every subscription gets a dead-letter queue so a message SNS could
+    not deliver is kept (and alarmed on) rather than lost.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, alert_emails: Sequence[str]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        alert_emails: Sequence[str],
+        governor_emails: Sequence[str] = (),
+    ) -> None:
         super().__init__(scope, construct_id)
         self.topic_key = data_key(self, f"{c.ALERT_TOPIC}Key", "AlertTopic encryption")
         self.topic = sns.Topic(
@@ -50,8 +74,12 @@ class Alerting(Construct):
             source_arn=self.topic.topic_arn,
             source_account=False,  # as CDK's own SNS->encrypted SQS grant: the topic ARN suffices
         )
-        for address in alert_emails:
-            self.topic.add_subscription(subscriptions.EmailSubscription(address, dead_letter_queue=self.delivery_dlq))
+        for address, policy in subscriber_policies(alert_emails, governor_emails).items():
+            self.topic.add_subscription(
+                subscriptions.EmailSubscription(
+                    address, dead_letter_queue=self.delivery_dlq, filter_policy=filter_policy(policy)
+                )
+            )
         acknowledge(self.delivery_dlq, "Serverless-SQSRedrivePolicy", IS_DLQ)
         acknowledge(
             self.delivery_dlq,

@@ -164,6 +164,47 @@ class Operations(Construct):
             ),
         )
 
+    def watch_scheduled_jobs(
+        self, jobs: Sequence[tuple[str, str, lambda_.IFunction, sqs.IQueue, int | None]]
+    ) -> list[cloudwatch.Alarm]:
+        """Alarms for functions run by their own schedules (escalation, digest), as the scorer has:
+        each ``(function id, dead-letter queue id, function, dead-letter queue, schedule minutes)``
+        gets an alarm on its dead-letter queue and on its errors, and, when its schedule is shorter
+        than a day, one on missed runs. One row of the dashboard shows them."""
+        added: list[cloudwatch.Alarm] = []
+        for function_id, queue_id, function, dlq, minutes in jobs:
+            added.append(
+                self._alarm(
+                    f"{queue_id}NotEmpty",
+                    dlq.metric_approximate_number_of_messages_visible(period=_FIVE_MINUTES, statistic="Maximum"),
+                    f"{queue_id} holds messages: {function_id} runs that failed (redrive after the fix)",
+                    threshold=0,
+                )
+            )
+            added.append(
+                self._alarm(
+                    f"{function_id}Errors",
+                    function.metric_errors(period=_FIVE_MINUTES, statistic="Sum"),
+                    f"The {function_id} function raised errors",
+                    threshold=0,
+                )
+            )
+            if minutes is not None and 2 * minutes * 60 <= _MAX_ALARM_PERIOD_SECONDS:
+                added.append(
+                    self._alarm(
+                        f"{function_id}MissedSchedule",
+                        function.metric_invocations(period=Duration.minutes(2 * minutes), statistic="Sum"),
+                        f"The {function_id} function was not invoked for two schedule periods",
+                        threshold=1,
+                        comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                        missing=cloudwatch.TreatMissingData.BREACHING,
+                    )
+                )
+        self.dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(title="AIM scheduled jobs: alarms", alarms=added, width=24, height=3)
+        )
+        return added
+
     def _alarm(
         self,
         construct_id: str,

@@ -43,16 +43,20 @@ def establishment_schedules(
     policy: iam.ManagedPolicy,
     dlq_arn: str,
     max_age: Duration,
+    calendar: tuple[str, str, str] | None = None,
 ) -> dict[str, scheduler.CfnSchedule]:
-    """One EventBridge Scheduler schedule per establishment invoking ``target`` every ``minutes``,
+    """One EventBridge Scheduler schedule per establishment invoking ``target`` every ``minutes``
+    (or, with ``calendar`` = (cron expression, time zone, when in words), at those local times),
     retried and dead-lettered; each waits for the role's policy (it must exist before the first call)."""
+    expression, timezone, when = calendar or (rate_expression(minutes), None, f"every {minutes} minutes")
     schedules: dict[str, scheduler.CfnSchedule] = {}
     for establishment in establishments:
         schedule = scheduler.CfnSchedule(
             scope,
             f"{id_prefix}{establishment}",
-            description=f"AIM: {purpose} {establishment} every {minutes} minutes",
-            schedule_expression=rate_expression(minutes),
+            description=f"AIM: {purpose} {establishment} {when}",
+            schedule_expression=expression,
+            schedule_expression_timezone=timezone,
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
             state="ENABLED",
             target=scheduler.CfnSchedule.TargetProperty(

@@ -11,9 +11,17 @@ import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 EST_CODE = r"^[A-Z]{3}$"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -99,6 +107,14 @@ class Escalation(_Strict):
     max_steps: Annotated[int, Field(ge=0, le=50)] = 12
 
 
+class Digest(_Strict):
+    """The weekly digest to the governors: sent per establishment on ``weekday`` at ``hour``
+    o'clock local time (the configuration's ``timezone``), covering the seven days before."""
+
+    weekday: Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"] = "MON"
+    hour: Annotated[int, Field(ge=0, le=23)] = 8
+
+
 class SignIn(_Strict):
     """The staff board's OpenID Connect issuer, when it is not the stack's own Cognito user pool
     (the estate's sign-in service, for example). Claim names say where the token carries the user,
@@ -150,9 +166,12 @@ class AimConfig(_Strict):
     baseline_days: Annotated[int, Field(ge=14, le=120)] = 42
     # Baseline days someone already in custody needs before being judged (new arrivals: peer baseline).
     min_active_days: Annotated[int, Field(ge=1, le=60)] = 14
+    # Duty officers: alerts and escalations. Governors: escalations and the weekly digest.
     alert_emails: list[str] = Field(default_factory=list)
+    governor_emails: list[str] = Field(default_factory=list)
     retention: Retention = Retention()
     escalation: Escalation = Escalation()
+    digest: Digest = Digest()
     sign_in: SignIn | None = None  # None: the stack's own Cognito user pool
 
     @field_validator("factor_weights")
@@ -163,12 +182,12 @@ class AimConfig(_Strict):
             raise ValueError(f"factor_weights has unknown factors {unknown}; known: {list(FACTORS)}")
         return {**dict.fromkeys(FACTORS, 1.0), **value}
 
-    @field_validator("alert_emails")
+    @field_validator("alert_emails", "governor_emails")
     @classmethod
-    def _emails(cls, value: list[str]) -> list[str]:
+    def _emails(cls, value: list[str], info: ValidationInfo) -> list[str]:
         bad = [v for v in value if not _EMAIL.match(v)]
         if bad:
-            raise ValueError(f"alert_emails has invalid addresses: {bad}")
+            raise ValueError(f"{info.field_name} has invalid addresses: {bad}")
         return value
 
     @field_validator("timezone")
@@ -198,9 +217,10 @@ class AimConfig(_Strict):
         return self.model_dump_json()
 
     def runtime_json(self) -> str:
-        """The configuration the functions need, without the staff addresses (``alert_emails`` is
-        read at deploy to subscribe them to the alert topic; no function needs it)."""
-        return self.model_dump_json(exclude={"alert_emails"})
+        """The configuration the functions need, without the staff addresses (``alert_emails`` and
+        ``governor_emails`` are read at deploy to subscribe them to the alert topic; no function
+        needs them)."""
+        return self.model_dump_json(exclude={"alert_emails", "governor_emails"})
 
     def with_establishments(self, codes: Iterable[str]) -> AimConfig:
         """The same settings applied to exactly these establishments (validated)."""

@@ -4,6 +4,11 @@ Each batch is uploaded at its header's ``created_at`` (in that order); the sched
 every ``schedule_minutes`` on the simulated clock up to the end of the local day of the
 last batch; every alert the topic delivers is collected in publication order.
 
+The escalation job runs on the same clock, every ``SCHEDULE_MINUTES`` as in the stack. Nobody
+acknowledges an alert in a replay, so every red escalates at each step of the configured
+policy: the replay counts those escalations and keeps them out of the alerts. The job only
+sends at the ticks where a step falls due, so only those ticks are run.
+
 By default the stores are in memory (``aim_local.memory``): the same ingest and scoring use
 cases, without AWS. With ``aws=True`` the batches go through the embedded local AWS (moto):
 S3, the ingest queue and the production handlers.
@@ -24,6 +29,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from aim.config import AimConfig
+from aim.domain import escalation as esc
 from aim.domain.prisoner import PrisonerState
 from aim.service.ingest import batch_key
 from aim.service.scoring_run import horizon
@@ -40,6 +46,8 @@ class ReplayStack(Protocol):
     def report(self, key: str) -> dict[str, Any]: ...
 
     def run_schedule(self, at: datetime) -> list[dict[str, Any]]: ...
+
+    def run_escalations(self, at: datetime) -> list[dict[str, Any]]: ...
 
     def drain_alerts(self) -> list[dict[str, Any]]: ...
 
@@ -61,11 +69,21 @@ class ReplaySummary:
     records: Counter[str] = field(default_factory=Counter)
     alerts: Counter[str] = field(default_factory=Counter)
     scoring_runs: int = 0
+    escalations: Counter[int] = field(default_factory=Counter)  # step -> escalations sent
+    escalation_runs: int = 0
     ingest_seconds: float = 0.0
     scoring_seconds: float = 0.0
     quarantined: list[tuple[str, str]] = field(default_factory=list)
     board: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: int = 0
+
+    def escalation_line(self) -> str:
+        steps = ", ".join(f"step {k}: {n}" for k, n in sorted(self.escalations.items()))
+        return (
+            f"escalations: {sum(self.escalations.values())} would have been sent"
+            + (f" ({steps})" if steps else "")
+            + "; nobody acknowledges an alert in a replay, so every red escalates at each step"
+        )
 
     def lines(self) -> list[str]:
         b, r, a = self.batches, self.records, self.alerts
@@ -75,6 +93,7 @@ class ReplaySummary:
             f"{r['unknown_type']} of unknown type (kept out of scoring)",
             f"alerts: {a['red']} red, {a['amber']} amber",
             f"scoring runs: {self.scoring_runs}",
+            self.escalation_line(),
         ]
         if self.dead_letters:
             out.append(f"dead-letter queue: {self.dead_letters} messages")
@@ -171,9 +190,11 @@ def replay(
     keep: Callable[[Any], None] | None = None,
     observe: Callable[[datetime, list[dict[str, Any]]], None] | None = None,
     aws: bool = False,
+    on_escalation: Callable[[dict[str, Any]], None] | None = None,
 ) -> ReplaySummary:
     """Run the batches through the pipeline on a simulated clock: in memory, or on the embedded
-    local AWS with ``aws``. ``keep`` is handed the stack at the end (``InMemoryStack`` or ``LocalAws``)."""
+    local AWS with ``aws``. ``keep`` is handed the stack at the end (``InMemoryStack`` or ``LocalAws``).
+    ``on_alert`` gets each alert, ``on_escalation`` each escalation, in publication order."""
     import time as wall
 
     ordered = list(batches)
@@ -187,7 +208,19 @@ def replay(
     tz = ZoneInfo(config.timezone)
     ticks = schedule_times(first - timedelta(seconds=1), last, config.schedule_minutes, tz)
     summary = ReplaySummary()
+    policy = esc.EscalationPolicy.of_minutes(
+        config.escalation.first_minutes, config.escalation.repeat_minutes, config.escalation.max_steps
+    )
+    escalation_due: set[datetime] = set()
     with replay_stack(config, aws) as stack:
+
+        def take_alerts() -> None:
+            for alert in _delivered(stack, summary, on_escalation):
+                summary.alerts[str(alert.get("level"))] += 1
+                escalation_due.update(escalation_ticks(alert, policy))
+                if on_alert:
+                    on_alert(alert)
+
         i = 0
         for n, tick in enumerate(ticks):
             started = wall.perf_counter()
@@ -206,10 +239,13 @@ def replay(
             summary.scoring_runs += 1
             if observe and any(r.get("status") == "scored" for r in results):
                 observe(tick, read_board(stack, config))  # the board after each run that re-scored
-            for alert in stack.drain_alerts():
-                summary.alerts[str(alert.get("level"))] += 1
-                if on_alert:
-                    on_alert(alert)
+            take_alerts()
+            until = ticks[n + 1] if n + 1 < len(ticks) else tick + timedelta(microseconds=1)
+            for at in sorted(t for t in escalation_due if t < until):
+                escalation_due.discard(at)
+                stack.run_escalations(at)
+                summary.escalation_runs += 1
+                take_alerts()
             summary.scoring_seconds += wall.perf_counter() - started
             if progress:
                 progress(tick.isoformat(), n + 1, len(ticks))
@@ -218,6 +254,35 @@ def replay(
         if keep:
             keep(stack)
     return summary
+
+
+def escalation_ticks(alert: dict[str, Any], policy: esc.EscalationPolicy) -> list[datetime]:
+    """The escalation schedule's ticks (every ``SCHEDULE_MINUTES``, aligned) at which a step of a
+    red ``alert`` falls due if nobody acknowledges it: the only ticks at which the job sends it."""
+    if alert.get("level") != "red" or esc.is_escalation(alert):
+        return []
+    raised = esc.raised_at(alert).astimezone(UTC)
+    period = timedelta(minutes=esc.SCHEDULE_MINUTES)
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    ticks = []
+    for step in range(policy.max_steps):
+        due = raised + policy.first + step * policy.repeat
+        ticks.append(epoch - ((epoch - due) // period) * period)  # the first tick at or after ``due``
+    return ticks
+
+
+def _delivered(
+    stack: ReplayStack, summary: ReplaySummary, on_escalation: Callable[[dict[str, Any]], None] | None
+) -> Iterator[dict[str, Any]]:
+    """The alerts the topic delivered since the last call; escalations are counted and handed to
+    ``on_escalation``, not yielded."""
+    for message in stack.drain_alerts():
+        if esc.is_escalation(message):
+            summary.escalations[int(message["step"])] += 1
+            if on_escalation:
+                on_escalation(message)
+        else:
+            yield message
 
 
 def _count_report(report: dict[str, Any], key: str, summary: ReplaySummary) -> None:

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from aim_local.stack import REGION, FakeLambdaContext, LocalAws, _patched_env, _reset_caches, create_table
+from aim_local.stack import NAMES, REGION, FakeLambdaContext, LocalAws, _patched_env, _reset_caches, create_table
 
 DEMO_PASSWORD = "Demo-Passw0rd!"  # local demo users only; printed by aim serve
 DEMO_USERS: dict[str, list[str]] = {
@@ -29,7 +29,7 @@ DEMO_USERS: dict[str, list[str]] = {
     "lei-governor": ["LEI-governor"],
     "mdi-officer": ["MDI-officer"],
 }
-STAFF_TABLES = {"case": "aim-case-local", "audit": "aim-audit-local"}
+STAFF_TABLES = {"case": NAMES["case"], "audit": "aim-audit-local"}  # the case table is the local stack's
 DISCOVERY_PATH = "/local/cognito.json"  # the local server only: how `aim token` finds the user pool
 
 

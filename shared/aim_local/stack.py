@@ -28,6 +28,7 @@ NAMES = {
     "dlq": "aim-ingest-dlq-local",
     "activity": "aim-activity-local",
     "state": "aim-state-local",
+    "case": "aim-case-local",
     "topic": "aim-alerts-local",
     "alerts_queue": "aim-alerts-subscriber-local",
     "alert_id_key": "aim-alert-id-key-local",
@@ -69,7 +70,11 @@ class DeliveryStats:
 
 
 def create_table(ddb: Any, name: str) -> None:
-    """A table with AIM's key schema (string pk and sk), as the CDK stack defines both tables."""
+    """A table with AIM's key schema (string pk and sk), as the CDK stack defines the tables.
+    A table of that name that exists already is kept: the escalation job and the staff side
+    share the case table."""
+    if name in ddb.list_tables()["TableNames"]:
+        return
     ddb.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
@@ -96,7 +101,7 @@ def create_resources(config: AimConfig, clients: dict[str, Any]) -> dict[str, st
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}),
         },
     )["QueueUrl"]
-    for table in (NAMES["activity"], NAMES["state"]):
+    for table in (NAMES["activity"], NAMES["state"], NAMES["case"]):
         create_table(ddb, table)
     topic_arn = sns.create_topic(Name=NAMES["topic"])["TopicArn"]
     alerts_url = sqs.create_queue(QueueName=NAMES["alerts_queue"])["QueueUrl"]
@@ -113,6 +118,7 @@ def create_resources(config: AimConfig, clients: dict[str, Any]) -> dict[str, st
         "alerts_queue_url": alerts_url,
         "activity_table": NAMES["activity"],
         "state_table": NAMES["state"],
+        "case_table": NAMES["case"],
         "alert_id_key_secret_arn": secret_arn,
     }
 
@@ -187,6 +193,7 @@ class LocalAws:
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         from aim.observability import metrics
 
+        from functions.escalate import handler as escalate_handler
         from functions.score import handler as score_handler
         from functions.transform import handler as transform_handler
 
@@ -202,8 +209,15 @@ class LocalAws:
             finally:
                 metrics.clear_metrics()
 
+        def escalate(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            try:
+                return dict(escalate_handler.handler(event, context))
+            finally:
+                metrics.clear_metrics()
+
         self._transform = transform
         self._score = score
+        self._escalate = escalate
 
     # --- ingest -------------------------------------------------------------------------------
     def upload(self, key: str, body: bytes, at: datetime, deliver: bool = True) -> None:
@@ -289,6 +303,15 @@ class LocalAws:
             results.append(self._score(event, FakeLambdaContext("aim-score-local")))
         return results
 
+    def run_escalations(self, at: datetime) -> list[dict[str, Any]]:
+        """Fire the per-establishment escalation schedules at simulated time ``at``: reds nobody has
+        acknowledged (in the case table) are published again, with ``kind: "escalation"``."""
+        results = []
+        for establishment in self.config.establishments:
+            event = {"establishment": establishment, "scheduled_time": at.astimezone(UTC).isoformat()}
+            results.append(self._escalate(event, FakeLambdaContext("aim-escalate-local")))
+        return results
+
     # --- subscribers --------------------------------------------------------------------------
     def drain_alerts(self) -> list[dict[str, Any]]:
         """Alerts the topic delivered to the local SQS subscriber, in publication order."""
@@ -358,6 +381,7 @@ def local_env(config: AimConfig, resources: dict[str, str] | None = None) -> dic
             {
                 "ACTIVITY_TABLE": resources["activity_table"],
                 "STATE_TABLE": resources["state_table"],
+                "CASE_TABLE": resources["case_table"],
                 "INGEST_BUCKET": resources["bucket"],
                 "ALERT_TOPIC_ARN": resources["topic_arn"],
                 "ALERT_ID_KEY_SECRET_ARN": resources["alert_id_key_secret_arn"],
@@ -382,12 +406,13 @@ def _patched_env(values: dict[str, str]) -> Iterator[None]:
 
 def _reset_caches() -> None:
     from aim.adapters.aws import reset_clients
-    from aim.settings import _parse_config, get_settings
+    from aim.settings import _parse_config, get_escalation_settings, get_settings
     from aws_lambda_powertools.utilities.parameters import clear_caches
 
     reset_clients()
     clear_caches()  # Powertools' providers hold a boto3 client of the stack that created them
     get_settings.cache_clear()
+    get_escalation_settings.cache_clear()
     _parse_config.cache_clear()
 
 

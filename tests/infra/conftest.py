@@ -28,6 +28,7 @@ from infra.app import create_app  # noqa: E402
 from tests.infra.support import (  # noqa: E402
     ALERT_EMAILS,
     ESTABLISHMENTS,
+    GOVERNOR_EMAILS,
     OPERATOR_EMAIL,
     Synthesized,
     asset_context,
@@ -49,7 +50,12 @@ def base_context(infra_tmp: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def synthesized(infra_tmp: Path, base_context: dict[str, Any]) -> Iterator[Synthesized]:
-    config_path = write_config(infra_tmp / "config.json", establishments=ESTABLISHMENTS, alert_emails=ALERT_EMAILS)
+    config_path = write_config(
+        infra_tmp / "config.json",
+        establishments=ESTABLISHMENTS,
+        alert_emails=ALERT_EMAILS,
+        governor_emails=GOVERNOR_EMAILS,
+    )
     context = {
         **base_context,
         c.CONTEXT_CONFIG: str(config_path),

@@ -15,6 +15,8 @@ from infra import constants as c
 from infra.stack import AimStack
 
 ALERT_EMAILS = ["safer-custody.lei@example.org", "duty-governor@example.org"]
+# One address on both lists: it gets one subscription with what both lists get.
+GOVERNOR_EMAILS = ["governor.lei@example.org", "duty-governor@example.org"]
 OPERATOR_EMAIL = "aim-ops@example.org"
 ESTABLISHMENTS = ["LEI", "MDI", "BWI"]
 

@@ -11,7 +11,7 @@ from aim.config import AimConfig
 from aws_cdk.assertions import Match
 
 from infra import constants as c
-from tests.infra.support import ALERT_EMAILS, ESTABLISHMENTS, OPERATOR_EMAIL, Synthesized
+from tests.infra.support import ALERT_EMAILS, ESTABLISHMENTS, GOVERNOR_EMAILS, OPERATOR_EMAIL, Synthesized
 
 pytestmark = pytest.mark.xdist_group("infra-synth")
 
@@ -162,7 +162,7 @@ def test_functions_run_python_313_x86_with_the_shared_environment(synthesized: S
     assert env[c.ENV_POWERTOOLS_SERVICE_NAME] == "aim"
     assert env[c.ENV_POWERTOOLS_METRICS_NAMESPACE] == "AIM"
     assert env[c.ENV_LOG_LEVEL] == "INFO"
-    runtime_config = synthesized.config.model_copy(update={"alert_emails": []})
+    runtime_config = synthesized.config.model_copy(update={"alert_emails": [], "governor_emails": []})
     assert AimConfig.model_validate_json(env[c.ENV_AIM_CONFIG]) == runtime_config
 
 
@@ -175,15 +175,15 @@ def _function_environments(synthesized: Synthesized) -> dict[str, dict[str, Any]
 
 def test_no_function_environment_carries_staff_addresses(synthesized: Synthesized) -> None:
     # Given a configuration with alert addresses (subscribed to the alert topic at deploy)
-    assert synthesized.config.alert_emails
+    assert synthesized.config.alert_emails and synthesized.config.governor_emails
     environments = _function_environments(synthesized)
     assert len(environments) >= 2
     for logical_id, env in environments.items():
         text = json.dumps(env)
         # Then no function's environment names them, or any address at all
-        assert "alert_emails" not in text, logical_id
+        assert "alert_emails" not in text and "governor_emails" not in text, logical_id
         assert not re.search(r"[^@\s\"]+@[^@\s\"]+\.[a-z]{2,}", text), (logical_id, text)
-        for address in [*ALERT_EMAILS, OPERATOR_EMAIL]:
+        for address in [*ALERT_EMAILS, *GOVERNOR_EMAILS, OPERATOR_EMAIL]:
             assert address not in text, (logical_id, address)
 
 
@@ -281,7 +281,7 @@ def test_every_data_store_has_its_own_rotating_key(synthesized: Synthesized) -> 
     sse = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
     used.append(_ref_or_getatt(sse["KMSMasterKeyID"]))
 
-    assert len(used) == 4 + 5 + 2 + 1  # tables (activity, state, case, audit), queues, topics, bucket
+    assert len(used) == 4 + 6 + 2 + 1  # tables (activity, state, case, audit), queues, topics, bucket
     assert len(set(used)) == len(used), "two data stores share a key"
 
 
@@ -302,7 +302,7 @@ def test_alert_topic_is_encrypted_with_an_email_subscription_per_configured_addr
         for s in synthesized.of_type("AWS::SNS::Subscription").values()
         if s["Properties"]["TopicArn"] == {"Ref": topic_id}
     ]
-    assert sorted(s["Endpoint"] for s in subscriptions) == sorted(ALERT_EMAILS)
+    assert sorted(s["Endpoint"] for s in subscriptions) == sorted({*ALERT_EMAILS, *GOVERNOR_EMAILS})
     assert {s["Protocol"] for s in subscriptions} == {"email"}
     dlq_arn = {"Fn::GetAtt": [synthesized.logical_id(alerting.delivery_dlq), "Arn"]}
     assert all(s["RedrivePolicy"] == {"deadLetterTargetArn": dlq_arn} for s in subscriptions)
@@ -325,9 +325,11 @@ def test_alarms_cover_dlqs_function_errors_missed_schedules_and_sns(synthesized:
     for alarm in alarms:
         by_metric.setdefault(alarm["MetricName"], []).append(alarm)
 
-    assert len(by_metric["ApproximateNumberOfMessagesVisible"]) == 3  # IngestDLQ, ScoreDLQ, AlertDeliveryDLQ
-    assert len(by_metric["Errors"]) == 2
-    (missed,) = by_metric["Invocations"]
+    # IngestDLQ, ScoreDLQ, AlertDeliveryDLQ, EscalateDLQ, DigestDLQ
+    assert len(by_metric["ApproximateNumberOfMessagesVisible"]) == 5
+    assert len(by_metric["Errors"]) == 4  # Transform, Score, Escalate, Digest
+    scorer_period = 2 * synthesized.config.schedule_minutes * 60
+    (missed,) = [a for a in by_metric["Invocations"] if a["Period"] == scorer_period]
     assert missed["ComparisonOperator"] == "LessThanThreshold"
     assert missed["Threshold"] == 1
     assert missed["TreatMissingData"] == "breaching"
@@ -384,7 +386,7 @@ def test_bucket_queues_and_topics_refuse_plain_http(synthesized: Synthesized) ->
     policy_doc = {"PolicyDocument": {"Statement": Match.array_with([insecure_deny])}}
     for policy_type, count in (
         ("AWS::S3::BucketPolicy", 2),
-        ("AWS::SQS::QueuePolicy", 5),
+        ("AWS::SQS::QueuePolicy", 6),
         ("AWS::SNS::TopicPolicy", 2),
     ):
         matching = synthesized.template.find_resources(policy_type, {"Properties": policy_doc})

@@ -15,19 +15,20 @@ from aim_local.replay import BatchFile, ReplaySummary, replay
 SPEC = ScenarioSpec(prisoners=40, days=24, wings=("A", "B"), seed=3, seal_minutes=(120, 180))
 
 
-def _replay(aws: bool) -> tuple[ReplaySummary, list[dict[str, Any]]]:
+def _replay(aws: bool) -> tuple[ReplaySummary, list[dict[str, Any]], list[dict[str, Any]]]:
     scenario = simulate(SPEC)
     config = load_config().model_copy(update={"establishments": [SPEC.establishment], "schedule_minutes": 240})
     batches = [BatchFile(b.key, b.body, b.created_at) for b in scenario.batches]
     alerts: list[dict[str, Any]] = []
-    summary = replay(batches, config, on_alert=alerts.append, aws=aws)
-    return summary, alerts
+    escalations: list[dict[str, Any]] = []
+    summary = replay(batches, config, on_alert=alerts.append, aws=aws, on_escalation=escalations.append)
+    return summary, alerts, escalations
 
 
 def test_a_scenario_replayed_in_memory_and_on_moto_gives_identical_alerts() -> None:
     # Given one scenario; When it is replayed in memory and through the handlers on moto
-    memory, memory_alerts = _replay(aws=False)
-    moto, moto_alerts = _replay(aws=True)
+    memory, memory_alerts, memory_escalations = _replay(aws=False)
+    moto, moto_alerts, moto_escalations = _replay(aws=True)
 
     # Then the same alerts are raised, in the same order: ids, levels, kinds, reasons, messages
     assert memory_alerts, "the scenario must raise at least one alert to compare"
@@ -38,5 +39,10 @@ def test_a_scenario_replayed_in_memory_and_on_moto_gives_identical_alerts() -> N
     # And the batches and records counted the same way, with the same number of scoring runs
     assert (memory.batches, memory.records, memory.alerts) == (moto.batches, moto.records, moto.alerts)
     assert memory.scoring_runs == moto.scoring_runs
+    # And the escalation job (the use case in memory, the escalate handler on moto) sends the same
+    # escalations of the reds nobody acknowledged, at the same simulated times
+    assert memory_escalations and memory.escalations == moto.escalations
+    assert memory_escalations == moto_escalations
+    assert memory.escalation_runs == moto.escalation_runs
     # And every prisoner ends with the same light, score and reasons on the board
     assert sorted(memory.board, key=lambda r: r["prisoner_id"]) == sorted(moto.board, key=lambda r: r["prisoner_id"])

@@ -25,3 +25,21 @@ def test_silence_defaults_and_switches() -> None:
 def test_an_unknown_silence_field_is_named() -> None:
     with pytest.raises(ConfigError, match="factors_with_rises"):
         load_config(text=json.dumps({"silence": {"factors_with_rises": 2}}))
+
+
+def test_governor_emails_are_validated_like_alert_emails_and_named() -> None:
+    config = load_config(text=json.dumps({"governor_emails": ["duty-governor@example.org"]}))
+    assert config.governor_emails == ["duty-governor@example.org"]
+    with pytest.raises(ConfigError, match=r"governor_emails.*not-an-address"):
+        load_config(text=json.dumps({"governor_emails": ["not-an-address"]}))
+
+
+def test_the_digest_goes_out_on_monday_at_eight_local_time_unless_configured() -> None:
+    default = load_config(text="{}")
+    assert (default.digest.weekday, default.digest.hour) == ("MON", 8)
+    friday = load_config(text=json.dumps({"digest": {"weekday": "FRI", "hour": 16}}))
+    assert (friday.digest.weekday, friday.digest.hour) == ("FRI", 16)
+    with pytest.raises(ConfigError, match="digest.hour"):
+        load_config(text=json.dumps({"digest": {"hour": 24}}))
+    with pytest.raises(ConfigError, match="digest.weekday"):
+        load_config(text=json.dumps({"digest": {"weekday": "Monday"}}))

@@ -19,11 +19,17 @@ def test_the_scorer_reads_the_alert_id_key_secret_arn(monkeypatch: pytest.Monkey
 
 
 def test_the_runtime_config_leaves_out_staff_addresses_and_keeps_the_rest() -> None:
-    config = AimConfig(establishments=["LEI", "MDI"], alert_emails=["duty@example.org"], schedule_minutes=30)
+    config = AimConfig(
+        establishments=["LEI", "MDI"],
+        alert_emails=["duty@example.org"],
+        governor_emails=["governor@example.org"],
+        schedule_minutes=30,
+    )
     text = config.runtime_json()
     assert "alert_emails" not in json.loads(text)
+    assert "governor_emails" not in json.loads(text)
     assert "@" not in text
-    assert AimConfig.model_validate_json(text) == config.model_copy(update={"alert_emails": []})
+    assert AimConfig.model_validate_json(text) == config.model_copy(update={"alert_emails": [], "governor_emails": []})
 
 
 def test_with_establishments_applies_the_same_settings_to_the_given_codes() -> None:

@@ -22,6 +22,10 @@ from zoneinfo import ZoneInfo
 from aim.domain.assessment import Assessment
 
 ALERT_SCHEMA = "aim.alert/1"
+# The message attribute ``kind`` says what a publication is (alert, escalation, digest): the topic's
+# subscriptions filter on it, so duty officers and governors each get their own.
+KIND_ATTRIBUTE = "kind"
+ALERT_KIND = "alert"
 ESCALATION_RATIO = 1.5
 DEFAULT_TIMEZONE = "Europe/London"
 # Factor names as they may appear in an email or SMS: no health detail (requests covers healthcare).
@@ -153,6 +157,15 @@ def alert_text(message: dict[str, Any], timezone: str | tzinfo = DEFAULT_TIMEZON
 
 def alert_subject(message: dict[str, Any]) -> str:
     return f"AIM {str(message['level']).upper()} alert {message['establishment']}"
+
+
+def alert_attributes(message: dict[str, Any]) -> dict[str, str]:
+    """The SNS message attributes of an alert: what subscriptions filter on, nothing about the person."""
+    return {
+        "establishment": str(message["establishment"]),
+        "level": str(message["level"]),
+        KIND_ATTRIBUTE: ALERT_KIND,
+    }
 
 
 def to_json(message: dict[str, Any]) -> str:

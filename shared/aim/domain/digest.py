@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DIGEST_SCHEMA = "aim.digest/1"
+DIGEST_KIND = "digest"  # the ``kind`` message attribute (aim.domain.alerts.KIND_ATTRIBUTE)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from typing import Any
 from aim.domain import alerts as alerting
 
 ESCALATION_KIND = "escalation"
+# How often the escalation job runs (the stack's schedule; the local stack and replay use the same).
+SCHEDULE_MINUTES = 5
 # The message attribute the duty governor's subscription filters on.
 ESCALATION_ATTRIBUTE = "escalation"
 TEXT_LEAD = "UNACKNOWLEDGED "
@@ -75,6 +77,13 @@ def escalation_message(alert: dict[str, Any], step: int, now: datetime) -> dict[
     return {**alert, "kind": ESCALATION_KIND, "step": step, "escalated_at": now.isoformat()}
 
 
+def is_escalation(message: dict[str, Any]) -> bool:
+    """Whether a published ``aim.alert/1`` message is an escalation of an alert (it carries its step
+    and when it was escalated), rather than an alert the scorer raised (whose own ``kind`` may be
+    ``escalation`` too: a score that rose)."""
+    return "escalated_at" in message and "step" in message
+
+
 def escalation_text(message: dict[str, Any], timezone: str | tzinfo = alerting.DEFAULT_TIMEZONE) -> str:
     """Email and SMS text: the alert's allow-listed text, no health detail, within ``alerts.TEXT_LIMIT``."""
     return alerting.alert_text(message, timezone, lead=TEXT_LEAD)
@@ -88,7 +97,7 @@ def escalation_attributes(message: dict[str, Any]) -> dict[str, str]:
     return {
         "establishment": str(message["establishment"]),
         "level": str(message["level"]),
-        "kind": ESCALATION_KIND,
+        alerting.KIND_ATTRIBUTE: ESCALATION_KIND,
         ESCALATION_ATTRIBUTE: "true",
     }
 
@@ -96,11 +105,13 @@ def escalation_attributes(message: dict[str, Any]) -> dict[str, str]:
 __all__ = [
     "ESCALATION_ATTRIBUTE",
     "ESCALATION_KIND",
+    "SCHEDULE_MINUTES",
     "EscalationPolicy",
     "escalation_attributes",
     "escalation_id",
     "escalation_message",
     "escalation_subject",
     "escalation_text",
+    "is_escalation",
     "latest_per_prisoner",
 ]

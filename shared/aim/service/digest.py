@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
+from aim.domain.alerts import KIND_ATTRIBUTE
 from aim.domain.board import AlertRecord
 from aim.domain.casework import AlertCase
-from aim.domain.digest import DigestFigures, digest_subject, digest_text
+from aim.domain.digest import DIGEST_KIND, DigestFigures, digest_subject, digest_text
 from aim.domain.ports import AlertPublisher
 from aim.service.staff import outcome_figures
 
 DIGEST_DAYS = 7
 OPEN_LOOKBACK_DAYS = 90
-DIGEST_ATTRIBUTES = {"digest": "true"}
+DIGEST_ATTRIBUTES = {KIND_ATTRIBUTE: DIGEST_KIND, "digest": "true"}
 
 
 class RaisedAlerts(Protocol):

@@ -483,7 +483,7 @@ class ScoringRun:
             machine_json=alerting.to_json(message),
             human_text=alerting.alert_text(message, self.tz),
             subject=alerting.alert_subject(message),
-            attributes={"establishment": self.est, "level": str(message["level"])},
+            attributes=alerting.alert_attributes(message),
         )
 
     def _resend_pending(self, pending: list[dict[str, Any]]) -> None:

@@ -1,0 +1,121 @@
+"""Digest: the weekly digest function and one EventBridge Scheduler schedule per establishment,
+on the configured weekday and hour in the establishment's local time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aim.config import Digest as DigestSettings
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from infra import constants as c
+from infra.constructs.alerting import Alerting
+from infra.constructs.common import dlq_retention, encrypted_queue, key_use, queue_send_statements
+from infra.constructs.function import AimFunction, FunctionRuntime
+from infra.constructs.scoring import establishment_schedules
+from infra.constructs.storage import Storage
+from infra.nag import ASYNC_DLQ, IS_DLQ, acknowledge
+
+# Reading a table encrypted with a customer-managed key.
+_TABLE_READ_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+
+
+def weekly_cron(settings: DigestSettings) -> str:
+    """EventBridge Scheduler cron: minute hour day-of-month month day-of-week year."""
+    return f"cron(0 {settings.hour} ? * {settings.weekday} *)"
+
+
+class Digest(Construct):
+    """Digest function (reads alert records and cases, publishes to the alert topic), DigestDLQ
+    (failed schedule deliveries and failed async invocations), DigestSchedulerRole and one
+    CfnSchedule per establishment."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runtime: FunctionRuntime,
+        storage: Storage,
+        alerting: Alerting,
+        case_table: dynamodb.ITable,
+        case_key: kms.IKey,
+        establishments: Sequence[str],
+        settings: DigestSettings,
+        timezone: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        max_age = Duration.seconds(c.DIGEST_MAX_EVENT_AGE_SECONDS)
+        self.dlq = encrypted_queue(
+            self, c.DIGEST_DLQ, description="weekly digests that could not be sent", retention=dlq_retention()
+        )
+        self.digest = AimFunction(
+            self,
+            c.DIGEST_FUNCTION,
+            runtime=runtime,
+            handler=c.DIGEST_HANDLER,
+            description="AIM weekly digest: how the week's reds were acted on, to the governors",
+            timeout=Duration.seconds(c.DIGEST_TIMEOUT_SECONDS),
+            memory_size=c.DIGEST_MEMORY_MB,
+            dead_letter_queue=self.dlq,
+            retry_attempts=2,
+            max_event_age=max_age,
+        )
+        self.digest.function.add_environment("CASE_TABLE", case_table.table_name)
+        role = self.digest.role
+        for statement in queue_send_statements(self.dlq):
+            role.add_to_principal_policy(statement)
+        # Read only: the alert records (one query) and their cases (batch get).
+        _grant_read(role, storage.state_table, storage.state_key, "dynamodb:Query")
+        _grant_read(role, case_table, case_key, "dynamodb:BatchGetItem")
+        alerting.grant_publish(role)
+        acknowledge(self.dlq, "Serverless-SQSRedrivePolicy", IS_DLQ)
+        acknowledge(self.digest.function, "Serverless-LambdaAsyncFailureDestination", ASYNC_DLQ)
+        self.expression = weekly_cron(settings)
+        self.timezone = timezone
+        self._schedules(establishments, settings, timezone, max_age)
+
+    def _schedules(
+        self, establishments: Sequence[str], settings: DigestSettings, timezone: str, max_age: Duration
+    ) -> None:
+        self.scheduler_role = iam.Role(
+            self,
+            c.DIGEST_SCHEDULER_ROLE,
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            ),
+            description="EventBridge Scheduler: invoke the AIM weekly digest function",
+        )
+        policy = iam.ManagedPolicy(
+            self,
+            f"{c.DIGEST_SCHEDULER_ROLE}Policy",
+            description="AIM: EventBridge Scheduler invokes the digest function and dead-letters failures",
+            statements=[
+                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.digest.function.function_arn]),
+                *queue_send_statements(self.dlq),
+            ],
+            roles=[self.scheduler_role],
+        )
+        self.schedules = establishment_schedules(
+            self,
+            c.DIGEST_SCHEDULE_PREFIX,
+            establishments,
+            minutes=7 * 24 * 60,
+            purpose="send the weekly digest of",
+            target=self.digest.function.function_arn,
+            role=self.scheduler_role,
+            policy=policy,
+            dlq_arn=self.dlq.queue_arn,
+            max_age=max_age,
+            calendar=(self.expression, timezone, f"every {settings.weekday} at {settings.hour:02d}:00 {timezone}"),
+        )
+
+
+def _grant_read(role: iam.IRole, table: dynamodb.ITable, key: kms.IKey, *actions: str) -> None:
+    role.add_to_principal_policy(iam.PolicyStatement(actions=sorted(actions), resources=[table.table_arn]))
+    role.add_to_principal_policy(key_use(key, "dynamodb", *_TABLE_READ_KEY_ACTIONS))
