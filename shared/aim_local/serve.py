@@ -4,7 +4,8 @@ The staff function's own handler (``functions/api/handler.py``) answers every re
 ``http.server`` turns each HTTP request into the API Gateway (REST) event the function gets in
 AWS. Sign-in is real: moto's Cognito user pool checks the password and issues RS256 access
 tokens, and the function verifies them against the pool's JWKS, served by a moto server thread
-on 127.0.0.1.
+on 127.0.0.1. While it serves, the escalation job runs on the wall clock every few minutes, as
+its schedule does in AWS: a red nobody acknowledges on the board is escalated.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from aim.domain.escalation import SCHEDULE_MINUTES
 
 from aim_local.stack import NAMES, REGION, FakeLambdaContext, LocalAws, _patched_env, _reset_caches, create_table
 
@@ -31,6 +35,7 @@ DEMO_USERS: dict[str, list[str]] = {
 }
 STAFF_TABLES = {"case": NAMES["case"], "audit": "aim-audit-local"}  # the case table is the local stack's
 DISCOVERY_PATH = "/local/cognito.json"  # the local server only: how `aim token` finds the user pool
+ESCALATE_EVERY_SECONDS = 60.0 * SCHEDULE_MINUTES  # the escalation schedule, on the wall clock
 
 
 def free_port() -> int:
@@ -162,8 +167,9 @@ def api_event(
     }
 
 
-def make_http_server(staff: StaffLocal, port: int) -> ThreadingHTTPServer:
-    lock = threading.Lock()  # one request at a time through the in-process moto backends
+def make_http_server(staff: StaffLocal, port: int, lock: threading.Lock | None = None) -> ThreadingHTTPServer:
+    # One request at a time through the in-process moto backends (and the escalation job's runs).
+    serial = lock or threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "aim-local"
@@ -191,7 +197,7 @@ def make_http_server(staff: StaffLocal, port: int) -> ThreadingHTTPServer:
                 )
                 return
             event = api_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
-            with lock:
+            with serial:
                 result = staff.call(event)
             payload = result.get("body") or ""
             data = base64.b64decode(payload) if result.get("isBase64Encoded") else str(payload).encode("utf-8")
@@ -220,8 +226,8 @@ def make_http_server(staff: StaffLocal, port: int) -> ThreadingHTTPServer:
 
 
 @contextmanager
-def running_server(staff: StaffLocal, port: int = 0) -> Iterator[str]:
-    server = make_http_server(staff, port or free_port())
+def running_server(staff: StaffLocal, port: int = 0, lock: threading.Lock | None = None) -> Iterator[str]:
+    server = make_http_server(staff, port or free_port(), lock)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -231,31 +237,74 @@ def running_server(staff: StaffLocal, port: int = 0) -> Iterator[str]:
         server.server_close()
 
 
+@contextmanager
+def escalation_schedule(
+    local: LocalAws,
+    lock: threading.Lock,
+    every_seconds: float = ESCALATE_EVERY_SECONDS,
+    announce: Callable[[str], None] = print,
+) -> Iterator[None]:
+    """Run the escalation job on the local stack now and then every ``every_seconds`` until the
+    block ends, one call at a time with the board's requests."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while True:
+            try:
+                with lock:
+                    results = local.run_escalations(datetime.now(UTC))
+                sent = sum(len(r["escalated"]) + len(r["resent"]) for r in results)
+                if sent:
+                    plural = "s" if sent != 1 else ""
+                    announce(f"escalation job: {sent} escalation{plural} of unacknowledged reds sent")
+            except Exception as exc:  # noqa: BLE001 - a failed run is reported; the next one retries
+                announce(f"escalation job failed ({type(exc).__name__}); it runs again in {every_seconds:.0f} s")
+            if stop.wait(every_seconds):
+                return
+
+    thread = threading.Thread(target=run, name="aim-escalation-schedule", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
 def serve_local(
     local: LocalAws,
     port: int,
     announce: Callable[[str], None] = print,
     until: Callable[[], None] | None = None,
     prepare: Callable[[StaffLocal], None] | None = None,
+    escalate_every: float = ESCALATE_EVERY_SECONDS,
 ) -> None:
-    """Serve the board over a running local stack until interrupted (or until ``until`` returns).
-    ``prepare`` runs once the staff tables exist, before the first request (the demo's worked alerts)."""
+    """Serve the board over a running local stack until interrupted (or until ``until`` returns),
+    with the escalation job every ``escalate_every`` seconds. ``prepare`` runs once the staff tables
+    exist, before the first request (the demo's worked alerts)."""
     with staff_local(local) as staff:
         if prepare is not None:
             prepare(staff)
-        _serve_until(staff, port, announce, until)
+        lock = threading.Lock()
+        with escalation_schedule(local, lock, escalate_every, announce):
+            _serve_until(staff, port, announce, until, lock)
 
 
 def _serve_until(
-    staff: StaffLocal, port: int, announce: Callable[[str], None], until: Callable[[], None] | None
+    staff: StaffLocal,
+    port: int,
+    announce: Callable[[str], None],
+    until: Callable[[], None] | None,
+    lock: threading.Lock | None = None,
 ) -> None:
-    with running_server(staff, port) as url:
+    with running_server(staff, port, lock) as url:
         announce(f"AIM board and staff API: {url}/  (Ctrl-C to stop)")
         announce(
             f"Demo users (password {DEMO_PASSWORD}): "
             + ", ".join(f"{u} ({', '.join(g)})" for u, g in DEMO_USERS.items())
         )
         announce(f"Bearer token for the API: aim token lei-officer --url {url}")
+        announce(f"Escalation job: every {SCHEDULE_MINUTES} minutes, for reds nobody has acknowledged")
         if until is not None:
             until()
             return
@@ -293,6 +342,7 @@ __all__ = [
     "DEMO_USERS",
     "StaffLocal",
     "api_event",
+    "escalation_schedule",
     "fetch_token",
     "running_server",
     "serve_local",
