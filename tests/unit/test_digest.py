@@ -161,7 +161,7 @@ def test_digest_carries_no_prison_number_note_reason_or_name() -> None:
 def test_digest_is_published_for_governors_only() -> None:
     publisher = Publisher()
     send_digest("LEI", NOW, *fixture(), publisher)
-    assert publisher.sent[0]["attributes"] == {"kind": "digest", "digest": "true"}
+    assert publisher.sent[0]["attributes"] == {"kind": "digest", "digest": "true", "establishment": "LEI"}
     assert publisher.sent[0]["subject"] == "AIM weekly digest LEI"
 
 

@@ -91,7 +91,7 @@ def send_digest(
         machine_json=json.dumps(figures.to_json(), sort_keys=True),
         human_text=digest_text(figures),
         subject=digest_subject(establishment),
-        attributes=dict(DIGEST_ATTRIBUTES),
+        attributes={**DIGEST_ATTRIBUTES, "establishment": establishment},
     )
     return DigestSent(establishment, message_id, figures)
 
