@@ -71,6 +71,7 @@ class ReplaySummary:
     scoring_runs: int = 0
     escalations: Counter[int] = field(default_factory=Counter)  # step -> escalations sent
     escalation_runs: int = 0
+    escalated_alerts: set[str] = field(default_factory=set)
     ingest_seconds: float = 0.0
     scoring_seconds: float = 0.0
     quarantined: list[tuple[str, str]] = field(default_factory=list)
@@ -78,11 +79,11 @@ class ReplaySummary:
     dead_letters: int = 0
 
     def escalation_line(self) -> str:
-        steps = ", ".join(f"step {k}: {n}" for k, n in sorted(self.escalations.items()))
+        sent, reds = sum(self.escalations.values()), len(self.escalated_alerts)
+        of = f" for {reds} red{'s' if reds != 1 else ''} (steps 1 to {max(self.escalations)})" if sent else ""
         return (
-            f"escalations: {sum(self.escalations.values())} would have been sent"
-            + (f" ({steps})" if steps else "")
-            + "; nobody acknowledges an alert in a replay, so every red escalates at each step"
+            f"escalations: {sent} would have been sent{of}; "
+            "nobody acknowledges an alert in a replay, so every red escalates at each step"
         )
 
     def lines(self) -> list[str]:
@@ -279,6 +280,7 @@ def _delivered(
     for message in stack.drain_alerts():
         if esc.is_escalation(message):
             summary.escalations[int(message["step"])] += 1
+            summary.escalated_alerts.add(str(message["alert_id"]))
             if on_escalation:
                 on_escalation(message)
         else:

@@ -62,6 +62,7 @@ def test_each_unacknowledged_red_escalates_once_per_step_on_the_five_minute_tick
     assert max(len(s) for s in steps.values()) == 3  # the policy's max_steps
     # And the summary counts them by step and says why there are so many
     assert summary.escalations == Counter(e["step"] for e in escalations)
+    assert summary.escalated_alerts == set(steps)
     assert "nobody acknowledges" in summary.escalation_line()
     assert summary.escalation_runs <= 3 * len(reds)  # only the ticks where a step falls due
 
@@ -104,7 +105,7 @@ def test_aim_replay_prints_the_escalations_it_would_have_sent(
     assert main(["replay", str(folder), "--alerts-out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     line = next(x for x in printed.splitlines() if x.startswith("escalations: "))
-    assert "would have been sent (step 1: " in line
+    assert line.startswith("escalations: ") and " would have been sent for 1 red (steps 1 to 12); " in line
     assert "nobody acknowledges an alert in a replay" in line
     # And the alerts file holds alerts only
     assert '"escalated_at"' not in out.read_text()
