@@ -137,17 +137,15 @@ class AimConfig(_Strict):
     schedule_minutes: Annotated[int, Field(ge=5, le=1440)] = 60
     thresholds: Thresholds = Thresholds()
     establishment_thresholds: dict[Annotated[str, Field(pattern=EST_CODE)], Thresholds] = Field(default_factory=dict)
-    # Reds per 1,000 prisoner-days the safety team can act on: the red line is set where the
-    # establishment's own everyday scores reach that rate (bounded by the thresholds above; static
-    # factors still lower it per person). null (the default): the configured thresholds only. Off
-    # by default: the realised rate of all reds runs well above this figure (measured 1.8-2.3x at
-    # 1.0 on 240 prisoners; on the 150-prisoner demo it raised 12 reds for 1 collapse where the
-    # fixed line raised 1). See docs/measurements.md before turning it on.
-    red_capacity_per_1000: Annotated[float, Field(gt=0, le=100)] | None = None
+    # Reds per 1,000 prisoner-days the safety team can act on: once an establishment has
+    # red_capacity_min_days judged days, its red line is set where its own recent judged days reach
+    # that rate (domain/calibration.py; bounded by the thresholds above, which also serve until
+    # then; static factors still lower it per person). null: the configured thresholds only.
+    red_capacity_per_1000: Annotated[float, Field(gt=0, le=100)] | None = 2.0
     establishment_red_capacity: dict[
         Annotated[str, Field(pattern=EST_CODE)], Annotated[float, Field(gt=0, le=100)] | None
     ] = Field(default_factory=dict)
-    # Judged days of everyday scores needed before the line is calibrated, and how many are kept.
+    # Judged days needed before the line is calibrated, and how many are kept.
     red_capacity_min_days: Annotated[int, Field(ge=1, le=120)] = 14
     red_capacity_history_days: Annotated[int, Field(ge=7, le=120)] = 28
     factor_weights: dict[str, Annotated[float, Field(ge=0, le=10)]] = Field(

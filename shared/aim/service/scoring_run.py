@@ -38,7 +38,7 @@ from aim.domain.assessment import (
     silence_reasons,
     static_factors,
 )
-from aim.domain.calibration import RedLine, calibrate, is_everyday, update_history
+from aim.domain.calibration import RedLine, calibrate, line_value, update_history
 from aim.domain.features import CHANNELS, DROP, MEMBERSHIP, F, day_vectors, kiosk_hours
 from aim.domain.ports import ActivityRepository, AlertPublisher, StateRepository
 from aim.domain.prisoner import PrisonerState
@@ -229,7 +229,7 @@ class ScoringRun:
         }
 
     def _calibrated_line(self, last_day: date) -> RedLine:
-        """The red line from everyday scores of the days before ``last_day`` (the day being judged
+        """The red line from the line values of the days before ``last_day`` (the day being judged
         is not weighed against itself)."""
         before = {d: e for d, e in self.red_history.items() if d < last_day.isoformat()}
         cfg = self.config
@@ -365,14 +365,15 @@ class ScoringRun:
         line, line_shown = self.line, self.line.as_dict()
         quiet = timedelta(hours=self.config.quiet_period_hours)
         lights: dict[str, int] = defaultdict(int)
-        everyday: list[float] = []  # scores against the line of those without an open alert, on evidence
+        values: list[float] = []  # what each judged prisoner-day adds to the history the line is set from
         for p, s in enumerate(active):
             factors, multiplier = static_factors(s, last_day, self.config)
             amber_at, red_at = line.amber * multiplier, line.red * multiplier
             judgeable = bool(valid_day[p, -EVAL_SPAN:].any()) and bool(result.judgeable[p])
             light, value, silent = self._light(result, p, judgeable, amber_at, red_at)
-            if is_everyday(light, self._alert_day(s), last_day):
-                everyday.append(float(result.score[p]) / multiplier)
+            kept = line_value(light, float(result.score[p]), multiplier, silent)
+            if kept is not None:
+                values.append(kept)
             why = self._reasons(result, p, light, silent, last_day) if light in ("red", "amber") else []
             assessment = Assessment(
                 s.prisoner_id, light, value, amber_at, red_at, factors, why, last_day.isoformat(), line_shown
@@ -386,16 +387,7 @@ class ScoringRun:
             self._alert(s, assessment, quiet)
         self.summary.lights = dict(lights)
         keep = self.config.red_capacity_history_days
-        self.red_history = update_history(self.red_history, last_day.isoformat(), everyday, keep)
-
-    def _alert_day(self, s: PrisonerState) -> date | None:
-        """The last day judged by the run that raised ``s``'s open alert (None: no alert open)."""
-        if s.open_alert is None:
-            return None
-        raised = datetime.fromisoformat(str(s.open_alert["raised_at"]))
-        if self.config.judge_open_days:
-            return raised.astimezone(self.tz).date()
-        return latest_closed_day(raised, self.tz, self.config.late_data_hours)
+        self.red_history = update_history(self.red_history, last_day.isoformat(), values, keep)
 
     def _light(
         self, result: ScoreResult, p: int, judgeable: bool, amber_at: float, red_at: float
