@@ -75,6 +75,13 @@ def day_update(figures: dict[str, Any], day: date) -> tuple[str, dict[str, str],
     return expression, names, values
 
 
+def day_item(establishment: str, day: date, figures: dict[str, Any]) -> dict[str, Any]:
+    """A whole day record as ``save_day`` leaves it (for seeding a table directly)."""
+    _, _, values = day_update(figures, day)
+    item = {"pk": day_partition(establishment), "sk": day.isoformat(), "expires_at": values.pop(":x")}
+    return item | {k[1:]: v for k, v in values.items()}
+
+
 def day_record_of_item(item: dict[str, Any]) -> dict[str, Any]:
     """A stored day record as plain figures: ``day`` and each of ``DAY_FIGURES`` present."""
     return {"day": str(item["sk"]), **{k: json.loads(str(item[k])) for k in DAY_FIGURES if k in item}}

@@ -25,6 +25,9 @@ CONFOUNDER_KINDS = {
     "activities_cancelled": "Activities cancelled by the establishment",
     "visits_cancelled": "Visits cancelled by the establishment",
 }
+# Marked on the time axis: what changes everyone's routine on a wing or more (lockdowns, bank
+# holidays, kiosk outages); smaller ones are listed only.
+MARKED_CONFOUNDERS = ("routine_drop", "kiosk_outage")
 
 
 def percentile_90(values: list[float]) -> float | None:
@@ -170,7 +173,9 @@ __all__ = [
     "CONFOUNDER_KINDS",
     "CSV_COLUMNS",
     "LIGHTS",
+    "MARKED_CONFOUNDERS",
     "SUBGROUPS",
+    "SUBGROUP_WORDS",
     "day_figures",
     "days_between",
     "figures_csv",
