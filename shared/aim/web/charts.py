@@ -97,7 +97,7 @@ def lights_chart(days: list[str], lights: dict[str, dict[str, int]], marked: set
     scale = (HEIGHT - 2 * PAD) / top
     parts = []
     for i, day in enumerate(days):
-        x, y = PAD + i * step + step * 0.1, HEIGHT - PAD
+        x, y = PAD + i * step + step * 0.1, float(HEIGHT - PAD)
         for light, fill in LIGHT_FILLS.items():
             h = lights.get(day, {}).get(light, 0) * scale
             if h > 0:
