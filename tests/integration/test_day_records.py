@@ -7,17 +7,20 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aim.adapters.board_state import StateTableBoardReader
+from aim.adapters.state_table import DynamoStateRepository
 from aim.config import AimConfig
 from aim.domain.outcomes import CONFOUNDER_KINDS, LIGHTS
 from aim.service.scoring_run import horizon
 from aim_lab.simulate import Scenario, ScenarioSpec, simulate
-from aim_local.memory import InMemoryStack
+from aim_local.memory import InMemoryStack, InMemoryStateRepository
 from aim_local.replay import BatchFile, replay
+from aim_local.stack import REGION, create_table
 
 PRISON_NUMBER = re.compile(r"[A-Z][0-9]{4}[A-Z]{2}")
 LONDON = ZoneInfo("Europe/London")
@@ -94,3 +97,65 @@ def test_every_alert_record_keeps_the_persons_subgroups_and_no_message_carries_t
         assert g["kiosk_use"] in ("low", "normal")
     for message in alerts:
         assert "age_band" not in json.dumps(message) and "kiosk_use" not in json.dumps(message)
+
+
+# --- the same records in memory and on DynamoDB -------------------------------------------------
+@pytest.fixture(params=["memory", "dynamodb"])
+def stored(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """(save_day, read_days, record_alert, alert subgroups) over one store."""
+    if request.param == "memory":
+        state = InMemoryStateRepository()
+        yield state, state.load_days, lambda: state.alert_subgroups("LEI")
+        return
+    import boto3
+    from moto import mock_aws
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        create_table(ddb, "state")
+        reader = StateTableBoardReader("state", 30, client=ddb)
+
+        def groups() -> dict[str, dict[str, str]]:
+            records = reader.alerts_raised("LEI", datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+            return {r.alert_id: r.subgroups for r in records}
+
+        yield DynamoStateRepository("state", ddb), reader.day_records, groups
+
+
+def test_a_days_figures_are_set_apart_and_read_back_by_range(stored) -> None:
+    state, read_days, _ = stored
+    lights = {"A": {"amber": 1, "green": 4}}
+    state.save_day("LEI", date(2026, 11, 29), {"lights": lights, "new_amber": {"A": 1}, "red_line": {"value": 6.0}})
+    state.save_day("LEI", date(2026, 11, 30), {"lights": lights, "new_amber": {}, "red_line": {"value": 6.0}})
+    # the open day judged on: the closed day before it gets its confounders, its lights kept
+    state.save_day("LEI", date(2026, 11, 29), {"confounders": [{"kind": "routine_drop", "wing": "all"}]})
+    state.save_day("MDI", date(2026, 11, 29), {"lights": {"B": {"green": 1}}})
+    days = read_days("LEI", date(2026, 11, 1), date(2026, 11, 29))
+    assert days == [
+        {
+            "day": "2026-11-29",
+            "lights": lights,
+            "new_amber": {"A": 1},
+            "red_line": {"value": 6.0},
+            "confounders": [{"kind": "routine_drop", "wing": "all"}],
+        }
+    ]
+    assert [d["day"] for d in read_days("LEI", date(2026, 11, 29), date(2026, 12, 31))] == ["2026-11-29", "2026-11-30"]
+
+
+def test_subgroups_are_kept_with_the_alert_record_not_in_its_message(stored) -> None:
+    state, _, groups = stored
+    message = {
+        "schema": "aim.alert/1",
+        "alert_id": "aim-lei-1",
+        "level": "red",
+        "establishment": "LEI",
+        "prisoner_id": "A1234BC",
+        "raised_at": "2026-11-30T07:00:00+00:00",
+        "reasons": [],
+    }
+    assert state.record_alert("LEI", message, 2_000_000_000, {"age_band": "40+", "kiosk_use": "low"})
+    assert groups() == {"aim-lei-1": {"age_band": "40+", "kiosk_use": "low"}}
+    assert "kiosk_use" not in json.dumps(state.pending_alerts("LEI"))
