@@ -76,10 +76,28 @@ def weekly_chart(weeks: dict[str, int], words: str, what: str = "alerts raised")
     return _svg(title, _bars(list(weeks.values())))
 
 
+ROW, LABEL = 22, 130  # a labelled bar's height and the room for its label
+
+
 def bar_chart(values: dict[str, int], title: str) -> Markup:
-    """One bar per named group, in order; the page has the same table."""
-    names = ", ".join(f"{k} {v}" for k, v in values.items())
-    return _svg(f"{title}: {names}", _bars(list(values.values())))
+    """One labelled horizontal bar per named group, in order, drawn to scale (not stretched); the
+    page has the same table."""
+    label = escape(f"{title}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
+    top = max([*values.values(), 1])
+    scale = (WIDTH - LABEL - 40) / top
+    rows = []
+    for i, (name, n) in enumerate(values.items()):
+        y = PAD + i * ROW
+        rows.append(
+            f'<text x="{LABEL - 6}" y="{y + 15}" text-anchor="end" font-size="13" fill="#0b0c0c">{escape(name)}</text>'
+            f'<rect x="{LABEL}" y="{y + 3}" width="{n * scale:.1f}" height="{ROW - 6}" fill="{BAR}"/>'
+            f'<text x="{LABEL + n * scale + 5:.1f}" y="{y + 15}" font-size="13" fill="#0b0c0c">{n}</text>'
+        )
+    height = 2 * PAD + ROW * len(values)
+    return Markup(
+        f'<svg class="aim-chart aim-chart--rows" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{label}" '
+        f'focusable="false"><title>{label}</title>' + "".join(rows) + "</svg>"
+    )
 
 
 LIGHT_FILLS = {"red": "#d4351c", "amber": "#f47738", "insufficient": "#b1b4b6", "green": "#00703c"}
