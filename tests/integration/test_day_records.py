@@ -159,3 +159,17 @@ def test_subgroups_are_kept_with_the_alert_record_not_in_its_message(stored) -> 
     assert state.record_alert("LEI", message, 2_000_000_000, {"age_band": "40+", "kiosk_use": "low"})
     assert groups() == {"aim-lei-1": {"age_band": "40+", "kiosk_use": "low"}}
     assert "kiosk_use" not in json.dumps(state.pending_alerts("LEI"))
+
+
+def test_judging_open_days_records_lights_on_today_and_confounders_on_the_closed_day() -> None:
+    spec = ScenarioSpec(seed=5, prisoners=30, days=21)
+    scenario = simulate(spec)
+    config = AimConfig(establishments=[spec.establishment], judge_open_days=True)
+    kept: list[InMemoryStack] = []
+    replay([BatchFile(b.key, b.body, b.created_at) for b in scenario.batches], config, keep=kept.append)
+    days = {d["day"]: d for d in days_of(kept[0])}
+    meta = kept[0].state.load_control("LEI").meta
+    today, closed = days[meta["last_day"]], days[meta["judged_day"]]
+    assert meta["last_day"] > meta["judged_day"]
+    assert "lights" in today and "confounders" not in today  # an open day is not masked
+    assert "lights" in closed and "confounders" in closed  # judged while open, then its confounders
