@@ -4,11 +4,15 @@ The replay's own alerts are left as the scorer raised them (the board's live red
 one to three reds a week are written for prisoners the replay put on the board, dated in the weeks
 before ``now``, and demo officers work them through the staff service on a clock set after each
 alert: most acknowledged within two hours, most of those with an intervention, about half closed.
+The days of those weeks the replay did not judge get day records around today's board (people in
+each light, new ambers, the configured red line), with a bank holiday, a wing lockdown and a kiosk
+outage among them.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -16,7 +20,7 @@ from typing import Any
 from aim.adapters.audit_table import DynamoAuditLog
 from aim.adapters.board_state import StateTableBoardReader
 from aim.adapters.case_table import DynamoCaseRepository
-from aim.adapters.state_table import alert_record_item
+from aim.adapters.state_table import alert_record_item, day_item
 from aim.config import AimConfig
 from aim.domain.alerts import ALERT_SCHEMA, alert_id_for
 from aim.domain.board import AlertRecord, BoardRow
@@ -26,6 +30,8 @@ from aim_local.memory import LAB_ALERT_ID_KEY
 
 from aim_lab.outcomes_report import work_alerts
 
+AGE_BANDS = ("18-24", "25-39", "40+")
+DEMO_LINE_BASIS = "configured: no red capacity set"
 DEMO_REASONS = [
     {
         "factor": "phone",
@@ -45,11 +51,12 @@ class SeededOutcomes:
     acknowledged: int
     interventions: int
     closed: int
+    days: int = 0
 
     def line(self) -> str:
         return (
             f"Seeded {self.alerts} past alerts for the outcomes page: {self.acknowledged} acknowledged, "
-            f"{self.interventions} with an intervention, {self.closed} closed"
+            f"{self.interventions} with an intervention, {self.closed} closed; and {self.days} days of lights"
         )
 
 
@@ -99,9 +106,11 @@ def seed_demo_outcomes(
             message = past_alert(rng.choice(rows), establishment, raised)
             if message["alert_id"] in records:
                 continue
-            item = alert_record_item(establishment, message, int((raised + timedelta(days=365)).timestamp()))
+            expires = int((raised + timedelta(days=365)).timestamp())
+            item = alert_record_item(establishment, message, expires, demo_subgroups(rng))
             ddb.put_item(TableName=state_table, Item={k: ser.serialize(v) for k, v in item.items()})
             records[message["alert_id"]] = AlertRecord.from_message(message)
+    days = seed_demo_days(ddb, state_table, reader, config, establishment, now, weeks, rng)
     cases = DynamoCaseRepository(case_table, client=ddb)
     moment = [now]
     service = StaffService(reader, cases, DynamoAuditLog(audit_table, 2555, client=ddb), clock=lambda: moment[0])
@@ -112,7 +121,71 @@ def seed_demo_outcomes(
         acknowledged=sum(1 for c in worked if c.acknowledged_at is not None),
         interventions=sum(1 for c in worked if c.interventions),
         closed=sum(1 for c in worked if c.status == "closed"),
+        days=days,
     )
+
+
+def demo_subgroups(rng: random.Random) -> dict[str, str]:
+    return {"age_band": rng.choice(AGE_BANDS), "kiosk_use": "low" if rng.random() < 0.2 else "normal"}
+
+
+def demo_day(
+    board: Counter[tuple[str, str]], config: AimConfig, establishment: str, rng: random.Random
+) -> dict[str, Any]:
+    """One past day's record around today's board: a few people more or less amber or red per wing."""
+    lights: dict[str, dict[str, int]] = {}
+    new_amber: dict[str, int] = {}
+    for wing in sorted({w for w, _ in board}):
+        people = sum(n for (w, _), n in board.items() if w == wing)
+        red = min(people, rng.choice((0, 0, 0, 1)))
+        amber = min(people - red, max(0, board[(wing, "amber")] + rng.randint(-1, 2)))
+        insufficient = min(people - red - amber, board[(wing, "insufficient")])
+        lights[wing] = {"red": red, "amber": amber, "insufficient": insufficient}
+        lights[wing]["green"] = people - red - amber - insufficient
+        if amber and rng.random() < 0.4:
+            new_amber[wing] = 1
+    thresholds = config.thresholds_for(establishment)
+    line = {"value": thresholds.red, "amber": thresholds.amber, "method": "configured", "basis": DEMO_LINE_BASIS}
+    return {"lights": lights, "new_amber": new_amber, "red_line": line, "confounders": []}
+
+
+def seed_demo_days(
+    ddb: Any,
+    state_table: str,
+    reader: StateTableBoardReader,
+    config: AimConfig,
+    establishment: str,
+    now: datetime,
+    weeks: int,
+    rng: random.Random,
+) -> int:
+    """Day records for the ``weeks`` before ``now`` that have none, around today's board, with a bank
+    holiday, a wing lockdown and a kiosk outage; returns how many were written."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    ser = TypeSerializer()
+    first, last = now.date() - timedelta(days=7 * weeks), now.date() - timedelta(days=1)
+    held = {r["day"] for r in reader.day_records(establishment, first, last)}
+    board = Counter((r.wing, r.light) for r in reader.board(establishment))
+    wings = sorted({w for w, _ in board}) or ["A"]
+    events = {
+        first + timedelta(days=4): {"kind": "routine_drop", "wing": "all", "detail": "visits, purposeful, selfcare"},
+        first + timedelta(days=11): {"kind": "routine_drop", "wing": wings[-1], "detail": "phone, purposeful"},
+        first + timedelta(days=17): {"kind": "kiosk_outage", "wing": wings[0], "detail": f"{establishment}-K01"},
+    }
+    items = []
+    for n in range((last - first).days + 1):
+        day = first + timedelta(days=n)
+        if day.isoformat() in held:
+            continue
+        figures = demo_day(board, config, establishment, rng)
+        if day in events:
+            figures["confounders"] = [events[day]]
+        items.append(day_item(establishment, day, figures))
+    rows = [{"PutRequest": {"Item": {k: ser.serialize(v) for k, v in i.items()}}} for i in items]
+    for start in range(0, len(rows), 25):
+        ddb.batch_write_item(RequestItems={state_table: rows[start : start + 25]})
+    return len(items)
 
 
 __all__ = ["SeededOutcomes", "past_alert", "seed_demo_outcomes"]

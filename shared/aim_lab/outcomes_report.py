@@ -31,9 +31,16 @@ from typing import Any
 
 from aim.domain.board import AlertRecord
 from aim.domain.casework import AlertCase
-from aim.domain.outcomes import weeks_between
+from aim.domain.outcomes import (
+    CONFOUNDER_KINDS,
+    LIGHTS,
+    MARKED_CONFOUNDERS,
+    SUBGROUP_WORDS,
+    days_between,
+    weeks_between,
+)
 from aim.service.staff import BoardReader, CaseRepository, outcome_figures
-from aim.web.charts import weekly_chart
+from aim.web.charts import bar_chart, lights_chart, red_line_chart, weekly_chart
 
 KEY_ENV = "AIM_PSEUDONYM_KEY"
 MIN_KEY_BYTES = 16
@@ -114,11 +121,13 @@ def field_report(
     hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC)
     records = reader.alerts_raised(establishment, lo, hi)
     found = cases.get_many(establishment, [r.alert_id for r in records]) if records else {}
+    days = reader.day_records(establishment, start, end)
     figures = {
         "establishment": establishment,
         "from": start.isoformat(),
         "to": end.isoformat(),
-        **outcome_figures(records, found, weeks_between(start, end), now),
+        "days": days_between(start, end),
+        **outcome_figures(records, found, weeks_between(start, end), now, days),
     }
     return FieldReport(figures, [export_row(r, found.get(r.alert_id), key) for r in records])
 
@@ -170,7 +179,67 @@ def establishment_section(figures: dict[str, Any]) -> str:
         + weekly
         + times
         + outcomes
+        + day_sections(figures, groups)
+        + subgroup_section(figures)
     )
+
+
+def day_sections(figures: dict[str, Any], groups: list[tuple[str, dict[str, Any]]]) -> str:
+    """New ambers per week, people in each light per day (confounder days marked), the confounders
+    and the red lines in force."""
+    total = figures["total"]
+    marked = {c["day"] for c in figures.get("confounders", []) if c["kind"] in MARKED_CONFOUNDERS}
+    ambers = _table(
+        "People newly amber per week (by the Monday it starts)",
+        ["Week of", *(name for name, _ in groups)],
+        [[week, *(g["amber_weeks"][week] for _, g in groups)] for week in figures["weeks"]],
+    )
+    lights = _table(
+        "People in each light per day, all wings (marked: routines changed for many at once)",
+        ["Day", *LIGHTS, "marked"],
+        [[d, *(total["lights"][d][k] for k in LIGHTS), "yes" if d in marked else ""] for d in total["lights"]],
+    )
+    confounders = _table(
+        "Days when routines changed for many people at once",
+        ["Day", "Wing", "What", "Detail"],
+        [
+            [c["day"], c["wing"], CONFOUNDER_KINDS.get(c["kind"], c["kind"]), c.get("people") or c.get("detail", "")]
+            for c in figures.get("confounders", [])
+        ],
+    )
+    lines = _table(
+        "Red lines in force and how they were set",
+        ["From", "To", "Red", "Amber", "Method", "Basis"],
+        [[p["from"], p["to"], p["value"], p["amber"], p["method"], p["basis"]] for p in figures.get("red_lines", [])],
+    )
+    return (
+        "<h3>Ambers</h3>"
+        + str(weekly_chart(total["amber_weeks"], "All wings", "people newly amber"))
+        + ambers
+        + "<h3>People in each light</h3>"
+        + str(lights_chart(figures.get("days", []), total["lights"], marked, "All wings"))
+        + lights
+        + confounders
+        + "<h3>Red lines</h3>"
+        + str(red_line_chart(figures.get("days", []), figures.get("red_lines", [])))
+        + lines
+    )
+
+
+def subgroup_section(figures: dict[str, Any]) -> str:
+    """Alerts, status and usefulness by the fairness subgroups (counts only)."""
+    groups = [
+        (f"{SUBGROUP_WORDS.get(kind, kind)} {band}", g)
+        for kind, bands in figures.get("subgroups", {}).items()
+        for band, g in bands.items()
+    ]
+    table = _table(
+        "Alerts by age band and kiosk use",
+        ["Group", "alerts", "open", "acknowledged", "closed", "useful: yes", "useful: no", "useful: unsure"],
+        [[n, g["alerts_raised"], *g["status"].values(), *g["useful"].values()] for n, g in groups],
+    )
+    chart = bar_chart({n: g["alerts_raised"] for n, g in groups}, "Red alerts raised by subgroup")
+    return "<h3>By age band and kiosk use</h3>" + str(chart) + table
 
 
 def report_html(reports: list[FieldReport], start: date, end: date) -> str:
@@ -208,6 +277,12 @@ def write_reports(reports: list[FieldReport], out: Path, start: date, end: date)
 OUTCOME_CHOICES = ("no_concern", "support_given", "support_given", "acct_opened", "escalated", "not_seen")
 USEFUL_CHOICES = ("yes", "yes", "no", "unsure")
 ACTION_CHOICES = ("welfare_check", "conversation", "key_worker", "healthcare_referral")
+DEMO_CONFOUNDERS = (
+    {"kind": "routine_drop", "wing": "all", "detail": "visits, phone, purposeful, selfcare"},
+    {"kind": "routine_drop", "wing": "B", "detail": "phone, purposeful, selfcare"},
+    {"kind": "kiosk_outage", "wing": "C", "detail": "K-C1"},
+    {"kind": "activities_cancelled", "wing": "A", "people": 12},
+)
 
 
 def work_alerts(service: Any, records: list[AlertRecord], moment: list[datetime], rng: random.Random) -> None:
@@ -271,7 +346,10 @@ def local_demo_reports(
             judged = end - timedelta(days=1)
             while judged >= start - timedelta(days=1):
                 reds = rng.randint(1, 5)
-                seed_establishment(ddb, table, est, config, 20, reds=reds, judged=judged, seed=seed + n)
+                confounders = [rng.choice(DEMO_CONFOUNDERS)] if rng.random() < 0.3 else []
+                seed_establishment(
+                    ddb, table, est, config, 20, reds=reds, judged=judged, seed=seed + n, confounders=confounders
+                )
                 judged -= timedelta(days=rng.randint(3, 7))
             work_alerts(service, reader.alerts_raised(est, lo, hi), moment, rng)
         return [field_report(reader, cases, est, start, end, now, key) for est in establishments]

@@ -3,12 +3,13 @@ them: for the staff API's tests and its bench, where a full replay would take mi
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from aim.adapters.state_table import alert_record_item, board_items, meta_item, state_item
+from aim.adapters.state_table import alert_record_item, board_items, day_item, meta_item, state_item
 from aim.config import AimConfig
 from aim.domain.alerts import ALERT_SCHEMA, alert_id_for
 from aim.domain.features import NF, F
@@ -93,9 +94,11 @@ def seed_establishment(
     insufficient: int = 1,
     judged: date = date(2026, 11, 30),
     seed: int = 1,
+    confounders: list[dict[str, Any]] | None = None,
 ) -> list[SeededAlert]:
     """``prisoners`` states (the first ``reds`` red with an open alert each, then ambers, then too
-    little data, the rest green) and their alert records. Returns the alerts."""
+    little data, the rest green), their alert records (with subgroups) and the judged day's record
+    (the ambers counted new that day, ``confounders`` as given). Returns the alerts."""
     from boto3.dynamodb.types import TypeSerializer
 
     ser = TypeSerializer()
@@ -134,10 +137,12 @@ def seed_establishment(
                 "judged_day": judged.isoformat(),
                 "location": s.location,
             }
-            items.append(alert_record_item(establishment, message, int((raised + timedelta(days=365)).timestamp())))
+            expires = int((raised + timedelta(days=365)).timestamp())
+            items.append(alert_record_item(establishment, message, expires, seeded_subgroups(n)))
             alerts.append(SeededAlert(alert_id, establishment, pid))
         items.append(state_item(s))
         states.append(s)
+    items.append(day_item(establishment, judged, day_figures_of(states, config, establishment, confounders)))
     # The board, then the run's marker, as every scoring run that changed anything writes them.
     items.extend(board_items(establishment, states))
     items.append(meta_item(establishment, {"judged_day": judged.isoformat(), "seed": seed}))
@@ -147,4 +152,33 @@ def seed_establishment(
     return alerts
 
 
-__all__ = ["SeededAlert", "prison_number", "seed_establishment"]
+AGE_BANDS = ("18-24", "25-39", "40+")
+
+
+def seeded_subgroups(n: int) -> dict[str, str]:
+    """The n-th seeded person's fairness subgroups: age bands in turn, every fifth a low kiosk user."""
+    return {"age_band": AGE_BANDS[n % len(AGE_BANDS)], "kiosk_use": "low" if n % 5 == 0 else "normal"}
+
+
+def day_figures_of(
+    states: list[PrisonerState], config: AimConfig, establishment: str, confounders: list[dict[str, Any]] | None
+) -> dict[str, Any]:
+    """A day record as the scorer writes it for these states: everyone amber counted new that day."""
+    lights: dict[str, Counter[str]] = defaultdict(Counter)
+    for s in states:
+        lights[s.wing][s.light] += 1
+    thresholds = config.thresholds_for(establishment)
+    return {
+        "lights": {w: dict(c) for w, c in sorted(lights.items())},
+        "new_amber": {w: c["amber"] for w, c in sorted(lights.items()) if c["amber"]},
+        "red_line": {
+            "value": thresholds.red,
+            "amber": thresholds.amber,
+            "method": "configured",
+            "basis": "configured: no red capacity set",
+        },
+        "confounders": list(confounders or []),
+    }
+
+
+__all__ = ["SeededAlert", "day_figures_of", "prison_number", "seed_establishment", "seeded_subgroups"]

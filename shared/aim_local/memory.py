@@ -14,7 +14,13 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from aim.adapters.state_table import StateSnapshots, board_rows_of_items, is_state_item, state_from_item
+from aim.adapters.state_table import (
+    DAY_FIGURES,
+    StateSnapshots,
+    board_rows_of_items,
+    is_state_item,
+    state_from_item,
+)
 from aim.config import AimConfig
 from aim.domain.activity import DayPack, Fact, distinct_facts, facts_of_chunk
 from aim.domain.casework import AlertCase
@@ -68,6 +74,8 @@ class InMemoryStateRepository:
         self._leases: dict[str, tuple[str, int]] = {}
         self._alerts: dict[str, dict[str, str]] = {}  # establishment -> alert id -> message JSON
         self._outbox: dict[str, dict[str, str]] = {}
+        self._alert_groups: dict[str, dict[str, dict[str, str]]] = {}  # establishment -> alert id -> subgroups
+        self._days: dict[str, dict[str, dict[str, Any]]] = {}  # establishment -> day -> figures
         self._snapshots = StateSnapshots()
 
     def load_control(self, establishment: str) -> RunControl:
@@ -110,13 +118,34 @@ class InMemoryStateRepository:
         board = self._boards.get(establishment)
         return board_rows_of_items(board.values()) if board else None
 
-    def record_alert(self, establishment: str, message: dict[str, Any], expires_at: int) -> bool:
+    def record_alert(
+        self, establishment: str, message: dict[str, Any], expires_at: int, subgroups: dict[str, str] | None = None
+    ) -> bool:
         records = self._alerts.setdefault(establishment, {})
         alert_id = str(message["alert_id"])
         if alert_id in records:
             return False
         records[alert_id] = self._outbox.setdefault(establishment, {})[alert_id] = json.dumps(message)
+        if subgroups:
+            self._alert_groups.setdefault(establishment, {})[alert_id] = dict(subgroups)
         return True
+
+    def alert_subgroups(self, establishment: str) -> dict[str, dict[str, str]]:
+        """The fairness subgroups kept with each alert record: alert id -> subgroups."""
+        return {a: dict(g) for a, g in self._alert_groups.get(establishment, {}).items()}
+
+    def save_day(self, establishment: str, day: date, figures: dict[str, Any]) -> None:
+        kept = {k: json.loads(json.dumps(v)) for k, v in figures.items() if k in DAY_FIGURES}
+        self._days.setdefault(establishment, {}).setdefault(day.isoformat(), {}).update(kept)
+
+    def load_days(self, establishment: str, start: date, end: date) -> list[dict[str, Any]]:
+        """The day records from ``start`` to ``end``, oldest first (as the staff reader gives them)."""
+        days = self._days.get(establishment, {})
+        return [
+            {"day": d, **json.loads(json.dumps(days[d]))}
+            for d in sorted(days)
+            if start.isoformat() <= d <= end.isoformat()
+        ]
 
     def pending_alerts(self, establishment: str) -> list[dict[str, Any]]:
         return self.load_control(establishment).pending

@@ -43,6 +43,12 @@ LAUNCH_ARGS = [
 ]
 
 
+CONFOUNDERS = [
+    {"kind": "routine_drop", "wing": "all", "detail": "phone, purposeful"},
+    {"kind": "kiosk_outage", "wing": "B", "detail": "LEI-K02"},
+]
+
+
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[str, dict[str, list[SeededAlert]]]]:
     from aim_local.assets import ensure_assets
@@ -52,7 +58,9 @@ def site() -> Iterator[tuple[str, dict[str, list[SeededAlert]]]]:
     with local_aws(config) as local:
         table = local.resources["state_table"]
         alerts = {
-            "LEI": seed_establishment(local.clients["dynamodb"], table, "LEI", config, 60, reds=3, ambers=4),
+            "LEI": seed_establishment(
+                local.clients["dynamodb"], table, "LEI", config, 60, reds=3, ambers=4, confounders=CONFOUNDERS
+            ),
             "MDI": seed_establishment(local.clients["dynamodb"], table, "MDI", config, 8, reds=1, seed=2),
         }
         with staff_local(local) as staff, running_server(staff) as url:
@@ -274,13 +282,28 @@ def test_governor_sees_outcomes_from_the_board_and_downloads_them(site: Site, br
         page.get_by_role("button", name="Show").click()
     assert page.get_by_role("heading", name="Alerts raised per week, by wing").is_visible()
     assert "3 red alerts raised" in page.content()
-    assert page.locator("svg.aim-chart").count() == 1
+    for heading in (
+        "People newly amber per week, by wing",
+        "People in each light, per day",
+        "Days when routines changed for many people at once",
+        "Red lines in force, and how they were set",
+        "Alerts by age band and kiosk use",
+    ):
+        assert page.get_by_role("heading", name=heading).is_visible()
+    # a chart each: alerts and ambers per week, lights per day, red lines, subgroups
+    assert page.locator("svg.aim-chart").count() == 5
+    assert page.get_by_role("cell", name="Kiosk LEI-K02").is_visible()
+    assert page.get_by_role("row", name=re.compile("Age 18-24 1 ")).is_visible()
+    page.get_by_text("Show the numbers for all wings").click()
+    assert page.get_by_role("row", name=re.compile("30 Nov 2026 3 4 52 1")).is_visible()
     assert axe_violations(page) == []
     assert not any(a.prisoner_id in page.content() for a in alerts["LEI"])
     download = page.context.request.get(url + "/establishments/LEI/outcomes?from=2026-11-01&to=2026-12-31&format=csv")
     assert download.status == 200 and download.headers["content-type"].startswith("text/csv")
     assert "attachment" in download.headers["content-disposition"]
-    assert "all,alerts_raised,,3" in download.text()
+    assert "all,,alerts_raised,,3" in download.text()
+    assert "all,,people_amber,2026-11-30,4" in download.text()
+    assert "all,,confounder_routine_drop,2026-11-30,1" in download.text()
     page.goto(url + "/establishments/LEI/outcomes?from=2026-12-31&to=2026-11-01")
     assert page.get_by_text("From must be on or before to").first.is_visible()
     assert axe_violations(page) == []

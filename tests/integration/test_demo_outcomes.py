@@ -50,3 +50,10 @@ def test_served_demo_outcomes_show_acknowledged_alerts_and_interventions() -> No
     assert total["median_minutes_to_acknowledge"] is not None
     assert total["median_minutes_to_first_intervention"] is not None
     assert all(date.fromisoformat(w) <= date.today() for w in figures["weeks"])
+    # every day of the four weeks before today has people in each light: the 12 seeded people
+    assert len(total["lights"]) >= 28 and all(sum(c.values()) == 12 for c in total["lights"].values())
+    assert sum(total["amber_weeks"].values()) == total["new_ambers"]
+    assert {c["kind"] for c in figures["confounders"]} == {"routine_drop", "kiosk_outage"}
+    assert figures["red_lines"] and figures["red_lines"][0]["method"] == "configured"
+    by_age = figures["subgroups"]["age_band"]
+    assert sum(g["alerts_raised"] for g in by_age.values()) == total["alerts_raised"]

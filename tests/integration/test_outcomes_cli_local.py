@@ -37,3 +37,25 @@ def test_cli_on_the_local_stack_writes_figures_report_and_an_export_without_pris
     html = (out / "outcomes.html").read_text()
     assert "<svg" in html and f"{len(alerts)} alerts from 2026-11-02 to 2026-11-29" in html
     assert not PRISON_NUMBER.search(html)
+
+
+def test_cli_report_has_lights_ambers_subgroups_confounders_and_red_lines_and_the_export_no_subgroups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIM_PSEUDONYM_KEY", KEY.decode())
+    out = tmp_path / "report"
+    assert main(["outcomes", "--from", "2026-10-05", "--to", "2026-11-29", "--est", "LEI", "--out", str(out)]) == 0
+    figures = json.loads((out / "outcomes-LEI.json").read_text())
+    total = figures["total"]
+    assert total["lights"] and all(sum(c.values()) == 20 for c in total["lights"].values())
+    assert total["new_ambers"] == sum(total["amber_weeks"].values()) == 2 * len(total["lights"])
+    for kind in ("age_band", "kiosk_use"):
+        assert sum(g["alerts_raised"] for g in figures["subgroups"][kind].values()) == total["alerts_raised"]
+    assert figures["red_lines"] and figures["red_lines"][0]["method"] == "configured"
+    assert figures["confounders"] and {c["day"] for c in figures["confounders"]} <= set(total["lights"])
+    html = (out / "outcomes.html").read_text()
+    for words in ("People newly amber per week", "People in each light per day", "Red lines in force"):
+        assert words in html
+    assert "Alerts by age band and kiosk use" in html and "Days when routines changed" in html
+    export = (out / "alerts-LEI.jsonl").read_text()
+    assert "age_band" not in export and "kiosk_use" not in export

@@ -131,12 +131,13 @@ def test_schedule_event_runs_the_scorer(local, make_batch, events_dir, snapshot)
     # When the scheduler invokes the score function with the sample input
     summary = _score(event)
 
-    # Then it scored LEI, judging the latest closed day, and stored the prisoner's state and the board
+    # Then it scored LEI, judging the latest closed day, and stored the prisoner's state, the board
+    # and the day's counts for the governor's view
     assert summary["establishment"] == "LEI"
     assert summary["status"] == "scored"
     assert summary["judged_day"] == "2026-11-20"
     assert summary["days_read"] == ["2026-11-20"]
     assert summary["prisoners"] == 1
-    assert sorted(i["sk"]["S"] for i in snapshot(local)["state"]) == ["P#A1234BC", "~BOARD", "~META"]
+    assert sorted(i["sk"]["S"] for i in snapshot(local)["state"]) == ["2026-11-20", "P#A1234BC", "~BOARD", "~META"]
     # And the same firing again finds nothing to do
     assert _score(event)["status"] == "unchanged"

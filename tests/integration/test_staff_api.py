@@ -382,7 +382,7 @@ def test_outcomes_csv_has_the_same_figures_as_the_json(api: Api) -> None:
     status, text = api.call("GET", path + "&format=csv", user="lei-governor")
     assert status == 200
     rows = list(csv.DictReader(io.StringIO(text)))
-    found = {(r["wing"], r["figure"], r["category"]): r["value"] for r in rows}
+    found = {(r["wing"], r["figure"], r["category"]): r["value"] for r in rows if not r["subgroup"]}
     assert found[("all", "alerts_raised", "")] == str(body["total"]["alerts_raised"])
     for wing, figures in body["wings"].items():
         assert found[(wing, "alerts_raised", "")] == str(figures["alerts_raised"])
@@ -390,6 +390,37 @@ def test_outcomes_csv_has_the_same_figures_as_the_json(api: Api) -> None:
             assert found[(wing, "alerts_raised_in_week", week)] == str(n)
     assert sum(body["total"]["weeks"].values()) == body["total"]["alerts_raised"]
     assert not any(a.prisoner_id in text for a in api.alerts["LEI"])
+
+
+def test_outcomes_has_lights_new_ambers_subgroups_and_red_lines_of_the_seeded_day(api: Api) -> None:
+    # Seeded: 40 people on wings A-D in turn; 0-13 red, 14 (wing C) and 15 (wing D) amber, 16
+    # too little data, the rest green, judged 2026-11-30 (a Monday); reds' age bands in turn from
+    # 18-24, every fifth a low kiosk user.
+    status, body = api.call(
+        "GET", "/api/establishments/LEI/outcomes?from=2026-11-01&to=2026-12-31", user="lei-governor"
+    )
+    assert status == 200
+    total, wings = body["total"], body["wings"]
+    assert body["days"][0] == "2026-11-01" and body["days"][-1] == "2026-12-31" and len(body["days"]) == 61
+    assert total["lights"] == {"2026-11-30": {"red": 14, "amber": 2, "green": 23, "insufficient": 1}}
+    assert wings["C"]["lights"]["2026-11-30"]["amber"] == 1 and wings["A"]["lights"]["2026-11-30"]["red"] == 4
+    assert total["new_ambers"] == 2 and total["amber_weeks"]["2026-11-30"] == 2
+    assert wings["C"]["new_ambers"] == 1 and wings["D"]["new_ambers"] == 1 and wings["A"]["new_ambers"] == 0
+    ages = {band: g["alerts_raised"] for band, g in body["subgroups"]["age_band"].items()}
+    assert ages == {"18-24": 5, "25-39": 5, "40+": 4, "unknown": 0}
+    kiosk = {band: g["alerts_raised"] for band, g in body["subgroups"]["kiosk_use"].items()}
+    assert kiosk == {"low": 3, "normal": 11, "unknown": 0}
+    assert body["red_lines"] == [
+        {
+            "from": "2026-11-30",
+            "to": "2026-11-30",
+            "value": 6.0,
+            "amber": 4.0,
+            "method": "configured",
+            "basis": "configured: no red capacity set",
+        }
+    ]
+    assert body["confounders"] == []
 
 
 def test_outcomes_reads_are_audited_json_and_csv_alike(api: Api) -> None:

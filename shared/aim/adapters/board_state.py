@@ -10,6 +10,7 @@ Read through the key layout that ``aim.adapters.state_table`` owns (written by t
   large for one).
 - ``pk = {EST}#RUN``, ``sk = ~META``: written by every scoring run that changed anything, after
   the states and the board it wrote.
+- ``pk = {EST}#DAY``, ``sk = {YYYY-MM-DD}``: each judged day's counts for the governor's view.
 
 The board keeps what it read while the run marker stays the same: one small GetItem when nothing
 was scored since, and one more for the board item after a run. Only a table no run has written a
@@ -37,6 +38,8 @@ from aim.adapters.state_table import (
     board_partition,
     board_row,
     board_rows_of_items,
+    day_partition,
+    day_record_of_item,
     state_from_item,
 )
 from aim.adapters.state_table import run_partition as control_partition
@@ -178,7 +181,7 @@ class StateTableBoardReader:
             found.extend(response.get("Responses", {}).get(self.table, []))
             request = response.get("UnprocessedKeys") or {}
         for item in found:
-            record = AlertRecord.from_message(json.loads(item["message"]["S"]))
+            record = _record(item)
             if record.establishment in establishments and record.alert_id == alert_id:
                 return record
         return None
@@ -191,7 +194,7 @@ class StateTableBoardReader:
         if prisoner_id:
             kwargs["FilterExpression"] = "contains(message, :pid)"
             kwargs["ExpressionAttributeValues"][":pid"] = {"S": f'"prisoner_id":"{prisoner_id}"'}
-        records = [AlertRecord.from_message(json.loads(i["message"]["S"])) for i in self._query(**kwargs)]
+        records = [_record(i) for i in self._query(**kwargs)]
         return [r for r in records if prisoner_id is None or r.prisoner_id == prisoner_id]
 
     def alerts_for_prisoner(self, establishment: str, prisoner_id: str) -> list[AlertRecord]:
@@ -199,6 +202,23 @@ class StateTableBoardReader:
 
     def alerts_raised(self, establishment: str, start: datetime, end: datetime) -> list[AlertRecord]:
         return [r for r in self._alerts(establishment) if start <= datetime.fromisoformat(r.raised_at) < end]
+
+    # --- days -------------------------------------------------------------------------------------
+    def day_records(self, establishment: str, start: date, end: date) -> list[dict[str, Any]]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues={
+                ":pk": {"S": day_partition(establishment)},
+                ":lo": {"S": start.isoformat()},
+                ":hi": {"S": end.isoformat()},
+            },
+        )
+        return [day_record_of_item(_plain(i)) for i in items]
+
+
+def _record(item: dict[str, Any]) -> AlertRecord:
+    groups = item.get("groups", {}).get("S")
+    return AlertRecord.from_message(json.loads(item["message"]["S"]), json.loads(groups) if groups else None)
 
 
 __all__ = ["StateTableBoardReader"]

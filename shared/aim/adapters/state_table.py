@@ -8,11 +8,16 @@ Key layout:
     pk = "{EST}",        sk = "LEASE"         the scoring lease: ``holder``, ``lease_expires``
     pk = "{EST}#RUN",    sk = "~META"         the last run's record ``m`` (days loaded, kiosk hours)
     pk = "{EST}#RUN",    sk = "{alert id}"    the outbox: an alert recorded and not yet sent
-    pk = "{EST}#ALERT",  sk = "{alert id}"    every alert raised, kept for audit (``expires_at``)
+    pk = "{EST}#ALERT",  sk = "{alert id}"    every alert raised, kept for audit (``expires_at``), with
+                                              the person's fairness subgroups (``groups``, JSON) apart
+                                              from the message
     pk = "{EST}#BOARD",  sk = "~BOARD", "~BOARD#1", ...
                                               the board: one row per prisoner in custody (``b``,
                                               zlib-compressed compact JSON), written with the
                                               states; ``parts`` on the first says how many items
+    pk = "{EST}#DAY",    sk = "{YYYY-MM-DD}"  a judged day's counts for the governor's view: ``lights``
+                                              and ``new_amber`` by wing, ``red_line``, ``confounders``
+                                              (each JSON, no prisoner data; ``expires_at``)
     pk = "{EST}#ESC",    sk = "{alert id}#E{step}"  every escalation step recorded (``expires_at``)
     pk = "{EST}#ESCOUT", sk = "{alert id}#E{step}"  the escalation outbox: recorded and not yet sent
 
@@ -30,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from aim.adapters.dynamodb import CallCounter, DynamoTable, Key
+from aim.adapters.dynamodb import CallCounter, DynamoTable, Key, to_attr
 from aim.domain.escalation import escalation_id
 from aim.domain.features import NF
 from aim.domain.ports import RunControl
@@ -51,6 +56,35 @@ def run_partition(establishment: str) -> str:
 
 def alert_partition(establishment: str) -> str:
     return f"{establishment}#ALERT"
+
+
+def day_partition(establishment: str) -> str:
+    return f"{establishment}#DAY"
+
+
+DAY_FIGURES = ("lights", "new_amber", "red_line", "confounders")
+DAY_RECORD_RETENTION = timedelta(days=800)  # two years of governors' ranges, and a little more
+
+
+def day_update(figures: dict[str, Any], day: date) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The UpdateItem parts that set ``figures`` (each stored as JSON) of a day record."""
+    names = {f"#{k}": k for k in figures if k in DAY_FIGURES} | {"#x": "expires_at"}
+    values: dict[str, Any] = {f":{k}": json.dumps(v, sort_keys=True) for k, v in figures.items() if k in DAY_FIGURES}
+    values[":x"] = int(datetime.combine(day + DAY_RECORD_RETENTION, time(0), tzinfo=UTC).timestamp())
+    expression = "SET " + ", ".join(f"#{k} = :{k}" for k in figures if k in DAY_FIGURES) + ", #x = :x"
+    return expression, names, values
+
+
+def day_item(establishment: str, day: date, figures: dict[str, Any]) -> dict[str, Any]:
+    """A whole day record as ``save_day`` leaves it (for seeding a table directly)."""
+    _, _, values = day_update(figures, day)
+    item = {"pk": day_partition(establishment), "sk": day.isoformat(), "expires_at": values.pop(":x")}
+    return item | {k[1:]: v for k, v in values.items()}
+
+
+def day_record_of_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A stored day record as plain figures: ``day`` and each of ``DAY_FIGURES`` present."""
+    return {"day": str(item["sk"]), **{k: json.loads(str(item[k])) for k in DAY_FIGURES if k in item}}
 
 
 def board_partition(establishment: str) -> str:
@@ -205,9 +239,14 @@ def control_of_items(items: Iterable[dict[str, Any]]) -> RunControl:
     return control
 
 
-def alert_record_item(establishment: str, message: dict[str, Any], expires_at: int) -> dict[str, Any]:
+def alert_record_item(
+    establishment: str, message: dict[str, Any], expires_at: int, subgroups: dict[str, str] | None = None
+) -> dict[str, Any]:
     body = json.dumps(message, separators=(",", ":"))
-    return {"pk": alert_partition(establishment), "sk": message["alert_id"], "message": body, "expires_at": expires_at}
+    item = {"pk": alert_partition(establishment), "sk": message["alert_id"], "message": body, "expires_at": expires_at}
+    if subgroups:
+        item["groups"] = json.dumps(subgroups, sort_keys=True)
+    return item
 
 
 def outbox_item(establishment: str, message: dict[str, Any]) -> dict[str, Any]:
@@ -279,11 +318,17 @@ class DynamoStateRepository:
         items = self.table.query(board_partition(establishment), BOARD_SK, consistent=True)
         return board_rows_of_items(items) if items else None
 
-    def record_alert(self, establishment: str, message: dict[str, Any], expires_at: int) -> bool:
+    def record_alert(
+        self, establishment: str, message: dict[str, Any], expires_at: int, subgroups: dict[str, str] | None = None
+    ) -> bool:
         # One transaction: an alert is never recorded without its outbox entry (it would never be sent).
         return self.table.put_all_if_absent(
-            [alert_record_item(establishment, message, expires_at), outbox_item(establishment, message)]
+            [alert_record_item(establishment, message, expires_at, subgroups), outbox_item(establishment, message)]
         )
+
+    def save_day(self, establishment: str, day: date, figures: dict[str, Any]) -> None:
+        expression, names, values = day_update(figures, day)
+        self.table.update((day_partition(establishment), day.isoformat()), expression, names, to_attr(values))
 
     def pending_alerts(self, establishment: str) -> list[dict[str, Any]]:
         return self.load_control(establishment).pending

@@ -92,6 +92,9 @@ class AlertRecord:
     prisoner_id: str
     raised_at: str
     message: dict[str, Any]
+    # The person's fairness subgroups when it was raised (age band, kiosk use): for figures by group
+    # only, never shown against the person.
+    subgroups: dict[str, str] = field(default_factory=dict)
 
     @property
     def wing(self) -> str:
@@ -99,13 +102,14 @@ class AlertRecord:
         return str(location).split("-")[0] if location else "?"
 
     @classmethod
-    def from_message(cls, message: dict[str, Any]) -> AlertRecord:
+    def from_message(cls, message: dict[str, Any], subgroups: dict[str, str] | None = None) -> AlertRecord:
         return cls(
             alert_id=str(message["alert_id"]),
             establishment=str(message["establishment"]),
             prisoner_id=str(message["prisoner_id"]),
             raised_at=str(message["raised_at"]),
             message=message,
+            subgroups=dict(subgroups or {}),
         )
 
 

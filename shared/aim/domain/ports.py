@@ -65,9 +65,17 @@ class StateRepository(Protocol):
         """Store the states that differ from what is stored; return how many were written."""
         ...
 
-    def record_alert(self, establishment: str, message: dict[str, Any], expires_at: int) -> bool:
+    def record_alert(
+        self, establishment: str, message: dict[str, Any], expires_at: int, subgroups: dict[str, str] | None = None
+    ) -> bool:
         """Record an alert (kept until ``expires_at``) and put it in the outbox, unless an alert with
-        its id is recorded already: then nothing changes and the answer is False."""
+        its id is recorded already: then nothing changes and the answer is False. ``subgroups``
+        (the person's fairness subgroups) is kept with the record, never in the message."""
+        ...
+
+    def save_day(self, establishment: str, day: date, figures: dict[str, Any]) -> None:
+        """Set the given figures of an establishment's day record (counts only: lights and new ambers
+        by wing, the red line, confounders), keeping its other figures."""
         ...
 
     def pending_alerts(self, establishment: str) -> list[dict[str, Any]]:

@@ -51,6 +51,7 @@ KIOSK_HISTORY_DAYS = 21
 KIOSK_COVERAGE = 0.7  # a day with heartbeats in fewer than this share of the kiosk's usual hours is not evidence
 MIN_GROUP_MEMBERS = 8  # a kiosk used by fewer prisoners is grouped with their wing for the same-day ratio
 CONFOUNDER_RATIO = 0.6  # a wing/establishment below this share of its usual activity is not about one person
+LOW_KIOSK_USE_PER_DAY = 3.0  # expected routine records a day below which kiosk use is "low" (decision 0028)
 CHANNEL_INDEX = {c.name: i for i, c in enumerate(CHANNELS)}
 PURPOSEFUL = [CHANNEL_INDEX["purposeful"], CHANNEL_INDEX["refusals"]]
 VISITS = [CHANNEL_INDEX["visits"], CHANNEL_INDEX["visits_cancelled"]]
@@ -94,28 +95,47 @@ class ScoringWindow:
     loaded: npt.NDArray[np.bool_]
 
 
+@dataclass(frozen=True)
+class GroupDrop:
+    """A closed day (row ``t``) on which a wing's or the establishment's (``group``: "all") routine
+    fell: ``habits`` names the channels that dropped, ``whole`` says the routine as a whole did."""
+
+    t: int
+    group: str
+    habits: tuple[str, ...]
+    whole: bool
+
+
 def mask_confounders(
     counts: npt.NDArray[np.float64], valid: npt.NDArray[np.bool_], wings: list[str], window: ScoringWindow
-) -> None:
+) -> list[GroupDrop]:
     """Mark as not evidence (in ``valid``, [P, T, C]) what is not about one person: establishment
-    cancellations, and wing- or establishment-wide drops (many routines changing at once)."""
+    cancellations, and wing- or establishment-wide drops (many routines changing at once). Returns
+    the drops found."""
     valid[:, :, PURPOSEFUL] &= (counts[:, :, F["activity_missed_cancelled"]] == 0)[:, :, None]
     valid[:, :, VISITS] &= (counts[:, :, F["visit_cancelled_establishment"]] == 0)[:, :, None]
     chan = counts @ MEMBERSHIP.T  # [P, T, C]
     wing_of = np.array(wings)
-    groups = [np.ones(len(wings), dtype=bool)] + [wing_of == w for w in sorted(set(wings))]
-    for members in groups:
+    groups = [("all", np.ones(len(wings), dtype=bool))] + [(w, wing_of == w) for w in sorted(set(wings))]
+    found: list[GroupDrop] = []
+    for name, members in groups:
         if members.sum() >= 5:
-            _mask_group_drops(chan[members].sum(axis=0), valid, members, window)
+            found += _mask_group_drops(chan[members].sum(axis=0), valid, members, window, name)
+    return found
 
 
 def _mask_group_drops(
-    total: npt.NDArray[np.float64], valid: npt.NDArray[np.bool_], members: npt.NDArray[np.bool_], window: ScoringWindow
-) -> None:
+    total: npt.NDArray[np.float64],
+    valid: npt.NDArray[np.bool_],
+    members: npt.NDArray[np.bool_],
+    window: ScoringWindow,
+    name: str = "all",
+) -> list[GroupDrop]:
     """``total`` [T, C]: the group's activity. A closed day far below the group's usual for that
     weekday masks the channels that dropped, or every channel when the whole routine dropped (open
     days are weighed by the group ratio instead)."""
     days, loaded = window.days, window.loaded
+    found: list[GroupDrop] = []
     for t in range(min(len(days), window.open_from)):
         ref_days = [u for u in range(max(0, t - 28), t) if loaded[u] and days[u].weekday() == days[t].weekday()]
         if len(ref_days) < 2 or not loaded[t]:
@@ -125,8 +145,12 @@ def _mask_group_drops(
         if low.any():
             valid[np.ix_(members, np.array([t]), np.flatnonzero(low))] = False
         overall_usual = usual[DROP].sum()
-        if overall_usual >= 5 and total[t][DROP].sum() < CONFOUNDER_RATIO * overall_usual:
+        whole = bool(overall_usual >= 5 and total[t][DROP].sum() < CONFOUNDER_RATIO * overall_usual)
+        if whole:
             valid[members, t, :] = False
+        if whole or low.any():
+            found.append(GroupDrop(t, name, tuple(CHANNELS[c].name for c in np.flatnonzero(low)), whole))
+    return found
 
 
 ScoredCallback = Callable[[list[PrisonerState], ScoreInputs, ScoreResult], None]
@@ -160,6 +184,8 @@ class ScoringRun:
         self.h = horizon(config)
         self.summary = RunSummary(establishment)
         self.red_history: dict[str, dict[str, Any]] = {}
+        self.wing_lights: defaultdict[str, Counter[str]] = defaultdict(Counter)  # the last pass's, by wing
+        self.new_ambers: Counter[str] = Counter()  # by wing: amber now, and since a run judging the last day
         self.line: RedLine = calibrate({}, config.thresholds_for(establishment), None, 1)
 
     def run(self) -> RunSummary:
@@ -305,12 +331,13 @@ class ScoringRun:
         counts = np.stack([s.days for s in active]).astype(np.float64)  # [P, T, NF]
         valid_day = self._valid_days(active, window, hours)
         valid = np.repeat(valid_day[:, :, None], len(CHANNELS), axis=2)
-        mask_confounders(counts, valid, [s.wing for s in active], window)
+        drops = mask_confounders(counts, valid, [s.wing for s in active], window)
         inputs = self._inputs(active, window, counts, valid)
         result = score(inputs)
         if self.on_scored is not None:
             self.on_scored(active, inputs, result)
         self._set_lights(active, result, valid_day, last_day)
+        self._record_days(judged, last_day, active, counts, window, hours, drops)
 
     def _valid_days(
         self, active: list[PrisonerState], window: ScoringWindow, hours: dict[str, dict[str, list[int]]]
@@ -365,6 +392,8 @@ class ScoringRun:
         line, line_shown = self.line, self.line.as_dict()
         quiet = timedelta(hours=self.config.quiet_period_hours)
         lights: dict[str, int] = defaultdict(int)
+        self.wing_lights = defaultdict(Counter)
+        self.new_ambers = Counter()
         values: list[float] = []  # what each judged prisoner-day adds to the history the line is set from
         for p, s in enumerate(active):
             factors, multiplier = static_factors(s, last_day, self.config)
@@ -384,10 +413,20 @@ class ScoringRun:
             s.judged_day = last_day.isoformat()
             s.thresholds, s.red_line = [round(amber_at, 3), round(red_at, 3)], line_shown
             lights[light] += 1
-            self._alert(s, assessment, quiet)
+            self.wing_lights[s.wing][light] += 1
+            if light == "amber" and s.light_since and self._day_judged_at(s.light_since) == last_day:
+                self.new_ambers[s.wing] += 1
+            self._alert(s, assessment, quiet, subgroups(s, last_day, float(result.expected_per_day[p])))
         self.summary.lights = dict(lights)
         keep = self.config.red_capacity_history_days
         self.red_history = update_history(self.red_history, last_day.isoformat(), values, keep)
+
+    def _day_judged_at(self, moment: str) -> date:
+        """The last day a run at ``moment`` (ISO timestamp) judged."""
+        at = datetime.fromisoformat(moment)
+        if self.config.judge_open_days:
+            return at.astimezone(self.tz).date()
+        return latest_closed_day(at, self.tz, self.config.late_data_hours)
 
     def _light(
         self, result: ScoreResult, p: int, judgeable: bool, amber_at: float, red_at: float
@@ -447,8 +486,52 @@ class ScoringRun:
         ]
         return np.unique(keys, return_inverse=True)[1].astype(np.int64)
 
+    # --- the day's record, for the governor's view ------------------------------------------
+    def _record_days(
+        self,
+        judged: date,
+        last_day: date,
+        active: list[PrisonerState],
+        counts: npt.NDArray[np.float64],
+        window: ScoringWindow,
+        hours: dict[str, dict[str, list[int]]],
+        drops: list[GroupDrop],
+    ) -> None:
+        """Counts only, never who: people in each light and newly amber by wing, and the red line,
+        for the last day judged; what was masked as not about one person on the latest closed day."""
+        day = {
+            "lights": {w: dict(sorted(c.items())) for w, c in sorted(self.wing_lights.items())},
+            "new_amber": dict(sorted(self.new_ambers.items())),
+            "red_line": self.line.as_dict(),
+        }
+        t = window.open_from - 1
+        confounders = day_confounders(active, counts[:, t, :], [d for d in drops if d.t == t])
+        confounders += self._kiosk_outages(active, hours, window, t)
+        if judged == last_day:
+            self.state.save_day(self.est, last_day, {**day, "confounders": confounders})
+        else:
+            self.state.save_day(self.est, last_day, day)
+            self.state.save_day(self.est, judged, {"confounders": confounders})
+
+    def _kiosk_outages(
+        self, active: list[PrisonerState], hours: dict[str, dict[str, list[int]]], window: ScoringWindow, t: int
+    ) -> list[dict[str, Any]]:
+        """Kiosks whose heartbeats covered too little of their usual hours on the loaded day ``t``,
+        with the wings of the people who use them."""
+        if t < 0 or not window.loaded[t]:
+            return []
+        down = {k for k, ok in self._kiosk_reliable(hours, window.days, window.open_from).items() if not ok[t]}
+        wings: dict[str, set[str]] = defaultdict(set)
+        for s in active:
+            kiosk = s.kiosk()
+            if kiosk in down:
+                wings[kiosk].add(s.wing)
+        return [{"kind": "kiosk_outage", "wing": w, "detail": k} for k in sorted(wings) for w in sorted(wings[k])]
+
     # --- alerts ---------------------------------------------------------------------------
-    def _alert(self, s: PrisonerState, assessment: Assessment, quiet: timedelta) -> None:
+    def _alert(
+        self, s: PrisonerState, assessment: Assessment, quiet: timedelta, groups: dict[str, str] | None = None
+    ) -> None:
         if alerting.should_close(assessment, s.open_alert, self.now, quiet):
             s.open_alert = None
         decision = alerting.decide(
@@ -460,7 +543,7 @@ class ScoringRun:
         expires = int((self.now + ALERT_RECORD_RETENTION).timestamp())
         # Recorded before sent. The alert record is kept (its id is derived from what raised it), so
         # the same decision made again - a repeated or retried run - finds it and pages nobody twice.
-        if self.state.record_alert(self.est, message, expires):
+        if self.state.record_alert(self.est, message, expires, groups):
             self._send(message)
             self.state.mark_sent(self.est, decision.alert_id)
             self.summary.alerts_sent.append(decision.alert_id)
@@ -485,6 +568,41 @@ class ScoringRun:
             self.summary.alerts_resent.append(str(message["alert_id"]))
 
 
+def age_band(age: int | None) -> str:
+    """The age bands of docs/fairness.md."""
+    if age is None:
+        return "unknown"
+    return "18-24" if age < 25 else "25-39" if age < 40 else "40+"
+
+
+def subgroups(s: PrisonerState, day: date, expected_per_day: float) -> dict[str, str]:
+    """The fairness subgroups someone is in on ``day``: kept with their alerts for figures by group,
+    never shown against the person."""
+    return {
+        "age_band": age_band(s.age_on(day)),
+        "kiosk_use": "low" if expected_per_day < LOW_KIOSK_USE_PER_DAY else "normal",
+    }
+
+
+def day_confounders(
+    active: list[PrisonerState], day_counts: npt.NDArray[np.float64], drops: list[GroupDrop]
+) -> list[dict[str, Any]]:
+    """What on one closed day was not about one person (``day_counts`` [P, NF]): wing- or
+    establishment-wide drops, and activities or visits the establishment cancelled (with how many
+    people it touched)."""
+    out: list[dict[str, Any]] = [
+        {"kind": "routine_drop" if d.whole else "habits_drop", "wing": d.group, "detail": ", ".join(d.habits)}
+        for d in drops
+    ]
+    for kind, feature in (
+        ("activities_cancelled", "activity_missed_cancelled"),
+        ("visits_cancelled", "visit_cancelled_establishment"),
+    ):
+        touched = Counter(s.wing for s, n in zip(active, day_counts[:, F[feature]], strict=True) if n > 0)
+        out += [{"kind": kind, "wing": w, "people": n} for w, n in sorted(touched.items())]
+    return out
+
+
 def run_scoring(
     establishment: str,
     now: datetime,
@@ -499,6 +617,7 @@ def run_scoring(
 
 
 __all__ = [
+    "GroupDrop",
     "RunSummary",
     "ScoredCallback",
     "ScoringRun",
@@ -506,4 +625,5 @@ __all__ = [
     "latest_closed_day",
     "mask_confounders",
     "run_scoring",
+    "subgroups",
 ]

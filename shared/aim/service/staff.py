@@ -22,7 +22,15 @@ from aim.domain.access import NotOnCaseloadError, Principal
 from aim.domain.audit import AuditEntry
 from aim.domain.board import AlertRecord, BoardRow, PrisonerView, board_order
 from aim.domain.casework import AlertCase, Intervention, InterventionInput
-from aim.domain.outcomes import percentile_90, week_start, weeks_between
+from aim.domain.outcomes import (
+    ALL_WINGS,
+    SUBGROUPS,
+    day_figures,
+    days_between,
+    percentile_90,
+    week_start,
+    weeks_between,
+)
 
 MAX_SAVE_ATTEMPTS = 5
 MAX_OUTCOME_DAYS = 366
@@ -43,6 +51,11 @@ class BoardReader(Protocol):
     def alerts_for_prisoner(self, establishment: str, prisoner_id: str) -> list[AlertRecord]: ...
 
     def alerts_raised(self, establishment: str, start: datetime, end: datetime) -> list[AlertRecord]: ...
+
+    def day_records(self, establishment: str, start: date, end: date) -> list[dict[str, Any]]:
+        """The scorer's day records from ``start`` to ``end`` (``day``, ``lights``, ``new_amber``,
+        ``red_line``, ``confounders``; counts only)."""
+        ...
 
 
 class CaseRepository(Protocol):
@@ -244,11 +257,13 @@ class StaffService:
         hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC)
         records = self.reader.alerts_raised(establishment, lo, hi)
         cases = self.cases.get_many(establishment, [r.alert_id for r in records]) if records else {}
+        days = self.reader.day_records(establishment, start, end)
         return {
             "establishment": establishment,
             "from": start.isoformat(),
             "to": end.isoformat(),
-            **outcome_figures(records, cases, weeks_between(start, end), self.clock()),
+            "days": days_between(start, end),
+            **outcome_figures(records, cases, weeks_between(start, end), self.clock(), days),
         }
 
     # --- helpers --------------------------------------------------------------------------------
@@ -313,17 +328,43 @@ def outcome_figures(
     cases: dict[str, AlertCase],
     weeks: Sequence[str] = (),
     now: datetime | None = None,
+    day_records: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """Alerts raised (in all and per week, by the Monday it starts), time to acknowledge and to first
     intervention (median and 90th percentile, minutes), the longest an alert still unacknowledged
-    at ``now`` has been open, outcomes and staff-judged usefulness, by wing and in total."""
+    at ``now`` has been open, outcomes and staff-judged usefulness, by wing and in total, and by the
+    fairness subgroups (age band, kiosk use). From the scorer's ``day_records``: people newly amber
+    per week and people in each light per day, by wing and in total; confounder days; red lines."""
+    days = day_figures(list(day_records), list(weeks))
     by_wing: dict[str, list[AlertRecord]] = defaultdict(list)
     for r in records:
         by_wing[r.wing].append(r)
+    wings = sorted(set(by_wing) | set(days["lights"]) - {ALL_WINGS} | set(days["amber_weeks"]) - {ALL_WINGS})
+    by_group: dict[str, dict[str, list[AlertRecord]]] = {k: defaultdict(list) for k in SUBGROUPS}
+    for r in records:
+        for kind in SUBGROUPS:
+            by_group[kind][r.subgroups.get(kind, "unknown")].append(r)
     return {
         "weeks": list(weeks),
-        "total": _group_figures(records, cases, weeks, now),
-        "wings": {w: _group_figures(g, cases, weeks, now) for w, g in sorted(by_wing.items())},
+        "total": _with_days(_group_figures(records, cases, weeks, now), days, ALL_WINGS, weeks),
+        "wings": {w: _with_days(_group_figures(by_wing[w], cases, weeks, now), days, w, weeks) for w in wings},
+        "subgroups": {
+            kind: {band: _group_figures(by_group[kind][band], cases, weeks, now) for band in bands}
+            for kind, bands in SUBGROUPS.items()
+        },
+        "confounders": days["confounders"],
+        "red_lines": days["red_lines"],
+    }
+
+
+def _with_days(group: dict[str, Any], days: dict[str, Any], wing: str, weeks: Sequence[str]) -> dict[str, Any]:
+    ambers = days["amber_weeks"].get(wing, {})
+    amber_weeks = {w: ambers.get(w, 0) for w in weeks}
+    return {
+        **group,
+        "new_ambers": sum(amber_weeks.values()),
+        "amber_weeks": amber_weeks,
+        "lights": days["lights"].get(wing, {}),
     }
 
 

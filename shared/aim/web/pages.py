@@ -26,11 +26,11 @@ from aim.domain import casework
 from aim.domain.access import AccessDeniedError, NotOnCaseloadError, Principal
 from aim.domain.board import LIGHT_ORDER
 from aim.domain.casework import ACTION_WORDS, OUTCOME_WORDS, USEFUL_WORDS, InterventionInput
-from aim.domain.outcomes import figures_csv
+from aim.domain.outcomes import CONFOUNDER_KINDS, MARKED_CONFOUNDERS, SUBGROUP_WORDS, figures_csv
 from aim.observability import logger
 from aim.service.staff import BadRangeError
 from aim.web import security
-from aim.web.charts import habit_chart, weekly_chart
+from aim.web.charts import bar_chart, habit_chart, lights_chart, red_line_chart, weekly_chart
 
 STATIC_DIR = Path(__file__).parent / "static"
 LONDON = ZoneInfo("Europe/London")
@@ -94,6 +94,12 @@ def environment() -> Environment:
         USEFUL_WORDS=USEFUL_WORDS,
         habit_chart=habit_chart,
         weekly_chart=weekly_chart,
+        lights_chart=lights_chart,
+        red_line_chart=red_line_chart,
+        bar_chart=bar_chart,
+        CONFOUNDER_KINDS=CONFOUNDER_KINDS,
+        MARKED_CONFOUNDERS=MARKED_CONFOUNDERS,
+        SUBGROUP_WORDS=SUBGROUP_WORDS,
     )
     return env
 
