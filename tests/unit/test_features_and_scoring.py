@@ -70,7 +70,7 @@ def test_visit_cancellations_are_split_by_who_cancelled():
     ("reason", "feature"),
     [
         ("refused", "activity_missed_refused"),
-        ("sick", "activity_missed_refused"),
+        ("sick", "activity_missed_other"),  # illness is not a refusal
         ("cancelled", "activity_missed_cancelled"),
         ("other", "activity_missed_other"),
     ],

@@ -28,7 +28,7 @@ FEATURES: tuple[str, ...] = (
     "phone_call",
     "phone_credit_added",
     "activity_attended",
-    "activity_missed_refused",  # refused or sick
+    "activity_missed_refused",  # refused (a session missed sick counts under "other")
     "activity_missed_cancelled",
     "activity_missed_other",
     "canteen_order",
@@ -60,10 +60,11 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("visits_cancelled", "visits", "rise", (F["visit_cancelled_prisoner"],), "visits cancelled by them"),
     Channel("phone", "phone", "drop", (F["phone_call"], F["phone_credit_added"]), "phone calls and credit"),
     Channel("purposeful", "purposeful", "drop", (F["activity_attended"],), "work, education and activities"),
-    # A missed session also lowers "purposeful": half weight so one event is not counted twice in full.
-    Channel(
-        "refusals", "purposeful", "rise", (F["activity_missed_refused"],), "activities refused or missed sick", 0.5
-    ),
+    # A refused session is rare in an ordinary routine and is an act rather than an absence, so it
+    # weighs three times a drop channel (the plain habit-drop rule gives each refusal 3 points; weights
+    # 1-3 measured in docs/measurements.md). A session missed sick is not a refusal: ordinary illness
+    # is the commonest change in routine, so it counts under "other" and is left out of this channel.
+    Channel("refusals", "purposeful", "rise", (F["activity_missed_refused"],), "activities refused", 3.0),
     Channel(
         "selfcare", "selfcare", "drop", (F["canteen_order"], F["meal_selected"]), "canteen orders and meal choices"
     ),
@@ -118,7 +119,7 @@ def feature_index(fact: Fact, tz: ZoneInfo) -> list[int]:
         out.append(F[f"visit_cancelled_{by}"] if by in ("prisoner", "visitor", "establishment") else F["routine"])
     elif t == "activity_missed":
         reason = fact.detail_dict().get("reason")
-        key = {"refused": "refused", "sick": "refused", "cancelled": "cancelled"}.get(str(reason), "other")
+        key = {"refused": "refused", "cancelled": "cancelled"}.get(str(reason), "other")
         out.append(F[f"activity_missed_{key}"])
     else:
         out.append(F[t])
