@@ -61,9 +61,9 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("phone", "phone", "drop", (F["phone_call"], F["phone_credit_added"]), "phone calls and credit"),
     Channel("purposeful", "purposeful", "drop", (F["activity_attended"],), "work, education and activities"),
     # A refused session is rare in an ordinary routine and is an act rather than an absence, so it
-    # weighs three times a drop channel (the plain habit-drop rule gives each refusal 3 points; weights
-    # 1-3 measured in docs/measurements.md). A session missed sick is not a refusal: ordinary illness
-    # is the commonest change in routine, so it counts under "other" and is left out of this channel.
+    # weighs three times a drop channel (the plain habit-drop rule gives each refusal 3 points). A
+    # session missed sick is not a refusal: ordinary illness is the commonest change in routine, so
+    # it counts under "other" and is left out of this channel.
     Channel("refusals", "purposeful", "rise", (F["activity_missed_refused"],), "activities refused", 3.0),
     Channel(
         "selfcare", "selfcare", "drop", (F["canteen_order"], F["meal_selected"]), "canteen orders and meal choices"
