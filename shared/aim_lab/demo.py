@@ -70,10 +70,10 @@ def run_demo(args: argparse.Namespace) -> int:
     for line in summary.lines():
         print(line)
     alerted = {a["prisoner_id"] for a in alerts}
-    caught = len(alerted & set(truth))
+    caught, others = len(alerted & set(truth)), len(alerted - set(truth))
     print(
         f"simulation truth: {caught} of {len(truth)} collapsing prisoners alerted; "
-        f"{len(alerted - set(truth))} prisoners alerted without a simulated collapse"
+        f"{others} {'prisoner' if others == 1 else 'prisoners'} alerted without a simulated collapse"
     )
     if args.report:
         try:
