@@ -298,6 +298,7 @@ def test_governor_sees_outcomes_from_the_board_and_downloads_them(site: Site, br
     assert page.get_by_role("row", name=re.compile("30 Nov 2026 3 4 52 1")).is_visible()
     assert axe_violations(page) == []
     assert not any(a.prisoner_id in page.content() for a in alerts["LEI"])
+    page.screenshot(path=str(SCREENSHOTS / "outcomes.png"), full_page=True)
     download = page.context.request.get(url + "/establishments/LEI/outcomes?from=2026-11-01&to=2026-12-31&format=csv")
     assert download.status == 200 and download.headers["content-type"].startswith("text/csv")
     assert "attachment" in download.headers["content-disposition"]
