@@ -26,7 +26,7 @@ import multiprocessing
 import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -126,6 +126,7 @@ def run_job(job: Job) -> FamilyRun:
     from aim_lab.evaluate import evaluate_directory, evaluate_seed
 
     started = time.perf_counter()
+    print(f"  started {job.family} seed {job.seed}", flush=True)
     if job.family in SIMULATED:
         variant, spec = spec_for(job.seed, job.position, job.prisoners, job.days, job.family)
         outcome = evaluate_seed(job.seed, variant, spec, job.config, thresholds=DEFAULT_SWEEP)
@@ -346,8 +347,15 @@ def _verdict_line(name: str, r: Mapping[str, Any]) -> str:
         return f"  {name}: no sweep"
     swept = [row["threshold"] for row in r["trade_off"]]
     behind = ", ".join(_spans(swept, v["thresholds_behind"]))
+    rates = [
+        row["aim"]["false_reds_per_1000"]
+        for row in r["trade_off"]
+        if row["threshold"] in v["thresholds_behind"] and row["aim"]["false_reds_per_1000"] is not None
+    ]
+    span = (_f(min(rates)) if min(rates) == max(rates) else f"{_f(min(rates))}-{_f(max(rates))}") if rates else ""
+    where = f"; AIM at {span} false reds per 1,000" if rates else ""
     count = len(v["thresholds_behind"])
-    return f"  {name}: NOT MET, a rule detects more at {count} of {v['points']} points (red {behind})"
+    return f"  {name}: NOT MET, a rule detects more at {count} of {v['points']} points (red {behind}{where})"
 
 
 def _spans(swept: Sequence[float], chosen: Sequence[float]) -> list[str]:
@@ -411,8 +419,11 @@ def plan(
     return jobs
 
 
-def execute(jobs: Sequence[Job], workers: int) -> list[FamilyRun]:
-    """Run the jobs, in ``workers`` processes when more than one; prints a line as each finishes."""
+def execute(
+    jobs: Sequence[Job], workers: int, on_done: Callable[[Sequence[FamilyRun]], None] | None = None
+) -> list[FamilyRun]:
+    """Run the jobs, in ``workers`` processes when more than one; prints a line as each finishes and hands
+    the runs finished so far to ``on_done``."""
     runs: list[FamilyRun] = []
 
     def done(run: FamilyRun) -> None:
@@ -424,6 +435,8 @@ def execute(jobs: Sequence[Job], workers: int) -> list[FamilyRun]:
             f"{fig.false_reds} false",
             flush=True,
         )
+        if on_done is not None:
+            on_done(runs)
 
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
@@ -449,15 +462,23 @@ def run_families(args: argparse.Namespace) -> int:
     jobs = plan(families, args.per_family, args.prisoners, args.days, config, json_path.parent / "scenarios")
     command = (
         f"aim evaluate --families {','.join(families)} --per-family {args.per_family} "
-        f"--prisoners {args.prisoners} --days {args.days}" + (f" --config {args.config}" if args.config else "")
+        f"--prisoners {args.prisoners} --days {args.days}"
+        + (f" --config {args.config}" if getattr(args, "config", None) else "")
     )
     print(f"{len(jobs)} runs ({', '.join(families)} x {args.per_family}) in {args.jobs} process(es)", flush=True)
-    runs = execute(jobs, args.jobs)
+
+    def keep_partial(done: Sequence[FamilyRun]) -> None:  # a long run leaves usable figures after every run
+        if len(done) < len(jobs):
+            partial = all_results(done, jobs[0].config, families)
+            elapsed = time.perf_counter() - started
+            write_json(json_path, partial, done, command, elapsed, partial=f"{len(done)} of {len(jobs)} runs")
+
+    runs = execute(jobs, args.jobs, keep_partial)
     results = all_results(runs, jobs[0].config, families)
     seconds = time.perf_counter() - started
     header = (
         f"DETECTION ACROSS FAMILIES ({args.per_family} run(s) per family, {args.prisoners} prisoners x "
-        f"{args.days} days, config: {args.config or 'defaults'}; counts added, then rates)"
+        f"{args.days} days, config: {getattr(args, 'config', None) or 'defaults'}; counts added, then rates)"
     )
     print("\n".join(render(results, header)))
     write_json(json_path, results, runs, command, seconds)
@@ -466,11 +487,19 @@ def run_families(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_json(path: Path, results: Mapping[str, Any], runs: Sequence[FamilyRun], command: str, seconds: float) -> None:
+def write_json(
+    path: Path,
+    results: Mapping[str, Any],
+    runs: Sequence[FamilyRun],
+    command: str,
+    seconds: float,
+    partial: str | None = None,
+) -> None:
     doc = {
         "command": command,
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(seconds, 1),
+        "partial": partial,
         "runs": [
             {
                 "family": r.family,

@@ -175,7 +175,7 @@ def test_rules_and_sweeps_are_pooled_setting_by_setting_and_the_verdict_is_per_f
     # And the printout carries one verdict per family and the pooled one
     text = "\n".join(render(out, "header"))
     assert "mixed: AIM >= both rules at all 1 sweep points" in text
-    assert "quiet: NOT MET, a rule detects more at 1 of 1 points (red 4)" in text
+    assert "quiet: NOT MET, a rule detects more at 1 of 1 points (red 4; AIM at 0.50 false reds per 1,000)" in text
     assert "pooled: AIM >= both rules" in text
 
 
@@ -201,6 +201,7 @@ def test_a_tiny_two_family_run_pools_what_each_family_measured(tmp_path: Path) -
     doc = json.loads((tmp_path / "families.json").read_text())
     # Then each family is one run and the pooled counts are the families' counts added
     fams = doc["families"]
+    assert doc["partial"] is None
     assert sorted(fams) == ["mixed", "quiet"] and [r["family"] for r in doc["runs"]] == ["quiet", "mixed"]
     for key in ("collapses", "detected_72h", "detected_7d", "false_reds", "red_alerts", "prisoner_days"):
         assert doc["pooled"]["overall"][key] == sum(f["overall"][key] for f in fams.values())
@@ -218,3 +219,10 @@ def test_an_unknown_family_is_refused_with_exit_2(tmp_path: Path, capsys: pytest
     )
     assert run_families(args) == 2
     assert "comma-separated subset" in capsys.readouterr().err
+
+
+def test_thresholds_behind_are_written_as_runs_of_neighbours() -> None:
+    from aim_lab.evaluate_families import _spans
+
+    assert _spans([2.0, 2.5, 3.0, 3.5, 4.0], [2.5, 3.0, 4.0]) == ["2.5-3", "4"]
+    assert _spans([2.0, 2.5], []) == []
