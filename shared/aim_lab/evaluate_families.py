@@ -55,6 +55,7 @@ from aim_lab.evaluate import (
 
 FAMILIES: tuple[str, ...] = ("mixed", "stark", "independent", "quiet", "noisy")
 SIMULATED: frozenset[str] = frozenset({"mixed", "stark"})
+COST_ORDER: tuple[str, ...] = ("noisy", "independent", "quiet", "stark", "mixed")  # slowest to replay first
 WRITTEN_ESTABLISHMENT = "HMW"  # the scenario writer's establishment
 RULES: tuple[tuple[str, str], ...] = (
     ("reference_rule", "per-factor absence rule"),
@@ -404,9 +405,9 @@ def parse_families(text: str) -> list[str]:
 def plan(
     families: Sequence[str], per_family: int, prisoners: int, days: int, config: AimConfig, scenario_root: Path
 ) -> list[Job]:
-    """Every run, the longest (written scenarios, with their history) first so two processes finish together."""
+    """Every run, the longest first (written scenarios replay their history too) so the processes finish together."""
     jobs = []
-    for family in sorted(families, key=lambda f: f in SIMULATED):
+    for family in sorted(families, key=COST_ORDER.index):
         for position in range(per_family):
             seed = position + 1
             directory = scenario_root / f"{family}-s{seed}"
