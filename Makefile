@@ -16,6 +16,8 @@ LAYER_REQUIREMENTS := .build/layer-requirements.txt
 CONFIG ?= config/default.json
 CDK := npx --no-install cdk
 PYTEST_WORKERS ?= 2
+# runs per scenario family in `make evaluate`
+PER_FAMILY ?= 2
 
 # jsii warns on every start that Node 20 is end-of-life; synth still works.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
@@ -24,7 +26,7 @@ export CDK_DISABLE_VERSION_CHECK := true
 
 
 .PHONY: checkov-venv
-.PHONY: help venv build code layer synth deploy diff test test-infra lint demo evaluate evaluate-stark evaluate-independent ceiling bench replay-example clean distclean
+.PHONY: help venv build code layer synth deploy diff test test-infra lint demo evaluate evaluate-mixed evaluate-stark evaluate-independent ceiling bench replay-example clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -131,7 +133,10 @@ lint: $(VENV_STAMP) ## ruff check, ruff format --check, mypy (runtime, functions
 demo: $(VENV_STAMP) ## run the local demo
 	$(BIN)/aim demo
 
-evaluate: $(VENV_STAMP) ## evaluate detection on simulated data
+evaluate: $(VENV_STAMP) ## one evaluation across every scenario family, one config, 2 processes (out/evaluate/families.json)
+	$(BIN)/aim evaluate --families mixed,stark,independent,quiet,noisy --per-family $(PER_FAMILY) --jobs 2
+
+evaluate-mixed: $(VENV_STAMP) ## detection on 3 simulated establishments, mixed collapses (out/evaluate.json)
 	$(BIN)/aim evaluate
 
 evaluate-stark: $(VENV_STAMP) ## the same, every collapse abrupt, total and on every factor

@@ -125,6 +125,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.families:
+        from aim_lab.evaluate_families import run_families
+
+        return run_families(args)
     from aim_lab.evaluate import run_evaluate
 
     return run_evaluate(args)
@@ -270,6 +274,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="evaluate a scenario written elsewhere: kiosk batches under DIR and DIR/truth.json "
         "(aim.scenario-truth/1, see aim_lab.truth_file); repeatable; replaces --seeds",
     )
+    ev.add_argument(
+        "--families",
+        metavar="LIST",
+        help="one evaluation across scenario families (comma-separated from mixed,stark,independent,quiet,noisy), "
+        "one configuration for all, per family and pooled, beside both reference rules; replaces --seeds",
+    )
+    ev.add_argument("--per-family", type=int_in(1, 20), default=2, help="runs per family with --families (seeds 1..N)")
+    ev.add_argument("--jobs", type=int_in(1, 16), default=2, help="processes for --families")
+    ev.add_argument("--json", help="with --families: where the figures go (default out/evaluate/families.json)")
     ev.set_defaults(func=cmd_evaluate)
 
     ce = sub.add_parser(
