@@ -2,7 +2,8 @@
 
 ``pk = {EST}``, ``sk = CASE#{alert id}``; ``version`` (number) and the case as JSON in ``case``.
 A write succeeds only over the version it was read at (a new case only where none exists), so
-two officers acting at once never overwrite one another.
+two officers acting at once never overwrite one another. A case saved with its audit entry is one
+``TransactWriteItems`` over the CaseTable and the AuditTable: both land or neither does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from aim.adapters.audit_table import DynamoAuditLog
 from aim.adapters.aws import client as aws_client
+from aim.domain.audit import AuditEntry, AuditEntryExistsError
 from aim.domain.casework import AlertCase, Intervention
 
 BATCH_GET_LIMIT = 100
@@ -56,9 +59,12 @@ def case_to_item(case: AlertCase) -> dict[str, Any]:
 
 
 class DynamoCaseRepository:
-    def __init__(self, table: str, client: Any | None = None) -> None:
+    """``audit_log`` is where a case saved with its audit entry puts that entry (in the same transaction)."""
+
+    def __init__(self, table: str, client: Any | None = None, audit_log: DynamoAuditLog | None = None) -> None:
         self.table = table
         self._client = client
+        self.audit_log = audit_log
 
     @property
     def client(self) -> Any:
@@ -87,21 +93,47 @@ class DynamoCaseRepository:
                 request = response.get("UnprocessedKeys") or {}
         return found
 
-    def save(self, case: AlertCase) -> bool:
-        kwargs: dict[str, Any] = {"TableName": self.table, "Item": case_to_item(case)}
-        if case.version <= 1:
-            kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            kwargs["ConditionExpression"] = "#v = :read"
-            kwargs["ExpressionAttributeNames"] = {"#v": "version"}
-            kwargs["ExpressionAttributeValues"] = {":read": {"N": str(case.version - 1)}}
+    def save(self, case: AlertCase, audit: AuditEntry | None = None) -> bool:
+        put = self._put(case)
         try:
-            self.client.put_item(**kwargs)
+            if audit is None:
+                self.client.put_item(**put)
+            else:
+                self.client.transact_write_items(TransactItems=[{"Put": put}, {"Put": self._audit_put(audit)}])
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            failed = _failed_puts(exc)
+            if failed[:1] == [True]:  # the case moved on since it was read: nothing was written
                 return False
+            if failed[1:] == [True] and audit is not None:
+                raise AuditEntryExistsError(audit.entry_id) from exc
             raise
         return True
+
+    def _put(self, case: AlertCase) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self.table, "Item": case_to_item(case)}
+        if case.version <= 1:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "#v = :read"
+            put["ExpressionAttributeNames"] = {"#v": "version"}
+            put["ExpressionAttributeValues"] = {":read": {"N": str(case.version - 1)}}
+        return put
+
+    def _audit_put(self, entry: AuditEntry) -> dict[str, Any]:
+        if self.audit_log is None:
+            raise ValueError("a case saved with its audit entry needs the repository's audit_log")
+        return self.audit_log.put_request(entry)
+
+
+def _failed_puts(exc: ClientError) -> list[bool]:
+    """Which puts of a refused write failed their condition: ``[case]`` or ``[case, audit entry]``."""
+    code = exc.response.get("Error", {}).get("Code")
+    if code == "ConditionalCheckFailedException":
+        return [True]
+    if code == "TransactionCanceledException":
+        reasons = exc.response.get("CancellationReasons") or []
+        return [r.get("Code") == "ConditionalCheckFailed" for r in reasons]
+    return []
 
 
 __all__ = ["DynamoCaseRepository", "case_from_item", "case_to_item"]
