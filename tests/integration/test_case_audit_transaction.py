@@ -133,3 +133,25 @@ def _intervention() -> casework.InterventionInput:
     return casework.InterventionInput.model_validate(
         {"action": "welfare_check", "engaged": True, "outcome": "support_given", "useful": "yes"}
     )
+
+
+@pytest.mark.parametrize(
+    ("error", "reasons", "refused"),
+    [
+        ("ConditionalCheckFailedException", None, ["ConditionalCheckFailed"]),
+        ("TransactionCanceledException", ["ConditionalCheckFailed", "None"], ["ConditionalCheckFailed", None]),
+        ("TransactionCanceledException", ["TransactionConflict", "None"], ["TransactionConflict", None]),
+        ("TransactionCanceledException", ["None", "ConditionalCheckFailed"], [None, "ConditionalCheckFailed"]),
+        ("ResourceNotFoundException", None, []),
+    ],
+)
+def test_refusals_are_read_per_put_as_dynamodb_reports_them(
+    error: str, reasons: list[str] | None, refused: list[str | None]
+) -> None:
+    from aim.adapters.case_table import refused_puts
+    from botocore.exceptions import ClientError
+
+    response: dict[str, Any] = {"Error": {"Code": error, "Message": "refused"}}
+    if reasons is not None:
+        response["CancellationReasons"] = [{"Code": r} for r in reasons]
+    assert refused_puts(ClientError(response, "TransactWriteItems")) == refused

@@ -101,10 +101,10 @@ class DynamoCaseRepository:
             else:
                 self.client.transact_write_items(TransactItems=[{"Put": put}, {"Put": self._audit_put(audit)}])
         except ClientError as exc:
-            failed = _failed_puts(exc)
-            if failed[:1] == [True]:  # the case moved on since it was read: nothing was written
-                return False
-            if failed[1:] == [True] and audit is not None:
+            refused = refused_puts(exc)
+            if refused[:1] in (["ConditionalCheckFailed"], ["TransactionConflict"]):
+                return False  # the case moved on since it was read, or is being written: nothing was written
+            if refused[1:] == ["ConditionalCheckFailed"] and audit is not None:
                 raise AuditEntryExistsError(audit.entry_id) from exc
             raise
         return True
@@ -125,15 +125,17 @@ class DynamoCaseRepository:
         return self.audit_log.put_request(entry)
 
 
-def _failed_puts(exc: ClientError) -> list[bool]:
-    """Which puts of a refused write failed their condition: ``[case]`` or ``[case, audit entry]``."""
+def refused_puts(exc: ClientError) -> list[str | None]:
+    """Why each put of a refused write failed (``ConditionalCheckFailed``, ``TransactionConflict``, or
+    None for a put that would have succeeded): ``[case]`` or ``[case, audit entry]``; empty when the
+    whole call failed (a missing table, throttling)."""
     code = exc.response.get("Error", {}).get("Code")
     if code == "ConditionalCheckFailedException":
-        return [True]
+        return ["ConditionalCheckFailed"]
     if code == "TransactionCanceledException":
         reasons = exc.response.get("CancellationReasons") or []
-        return [r.get("Code") == "ConditionalCheckFailed" for r in reasons]
+        return [None if r.get("Code") in (None, "None") else r.get("Code") for r in reasons]
     return []
 
 
-__all__ = ["DynamoCaseRepository", "case_from_item", "case_to_item"]
+__all__ = ["DynamoCaseRepository", "case_from_item", "case_to_item", "refused_puts"]
