@@ -4,7 +4,8 @@ lifecycle) and the append-only AuditTable, and alarms on server errors and faile
 
 The function reads the scorer's StateTable, writes cases only over the version it read, and
 may only put and read audit entries: no UpdateItem, DeleteItem or BatchWriteItem on the audit
-trail, so the API cannot change or remove what it recorded.
+trail, so the API cannot change or remove what it recorded. A change to a case and its audit
+entry are one TransactWriteItems, authorised as PutItem on each of the two tables.
 """
 
 from __future__ import annotations

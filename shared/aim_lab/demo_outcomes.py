@@ -111,9 +111,10 @@ def seed_demo_outcomes(
             ddb.put_item(TableName=state_table, Item={k: ser.serialize(v) for k, v in item.items()})
             records[message["alert_id"]] = AlertRecord.from_message(message)
     days = seed_demo_days(ddb, state_table, reader, config, establishment, now, weeks, rng)
-    cases = DynamoCaseRepository(case_table, client=ddb)
+    audit = DynamoAuditLog(audit_table, 2555, client=ddb)
+    cases = DynamoCaseRepository(case_table, client=ddb, audit_log=audit)
     moment = [now]
-    service = StaffService(reader, cases, DynamoAuditLog(audit_table, 2555, client=ddb), clock=lambda: moment[0])
+    service = StaffService(reader, cases, audit, clock=lambda: moment[0])
     work_alerts(service, list(records.values()), moment, rng)
     worked = cases.get_many(establishment, list(records)).values()
     return SeededOutcomes(

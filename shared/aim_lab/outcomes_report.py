@@ -336,11 +336,10 @@ def local_demo_reports(
         for name in STAFF_TABLES.values():
             create_table(ddb, name)
         reader = StateTableBoardReader(table, horizon(config), client=ddb)
-        cases = DynamoCaseRepository(STAFF_TABLES["case"], client=ddb)
+        audit = DynamoAuditLog(STAFF_TABLES["audit"], 2555, client=ddb)
+        cases = DynamoCaseRepository(STAFF_TABLES["case"], client=ddb, audit_log=audit)
         moment = [now]
-        service = StaffService(
-            reader, cases, DynamoAuditLog(STAFF_TABLES["audit"], 2555, client=ddb), clock=lambda: moment[0]
-        )
+        service = StaffService(reader, cases, audit, clock=lambda: moment[0])
         lo, hi = datetime.combine(start, time(0), tzinfo=UTC), now
         for n, est in enumerate(establishments):
             judged = end - timedelta(days=1)

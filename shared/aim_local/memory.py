@@ -3,7 +3,8 @@
 
 They keep the repositories' semantics: packs named in a day's change set only once stored, the
 distinct facts of a day chosen by the same rule, states stored in their table form (so what a
-run reads back is what DynamoDB would give it), the lease, alert records and the outbox.
+run reads back is what DynamoDB would give it), the lease, alert records and the outbox; alert
+cases written over the version they were read at, with their audit entries all or nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aim.adapters.state_table import (
 )
 from aim.config import AimConfig
 from aim.domain.activity import DayPack, Fact, distinct_facts, facts_of_chunk
+from aim.domain.audit import AuditEntry, AuditEntryExistsError
 from aim.domain.casework import AlertCase
 from aim.domain.escalation import escalation_id
 from aim.domain.ports import RunControl
@@ -202,7 +204,8 @@ class InMemoryStack:
         self.activity = InMemoryActivityRepository()
         self.state = InMemoryStateRepository()
         self.publisher = InMemoryPublisher()
-        self.cases = InMemoryCaseRepository()
+        self.audit = InMemoryAuditLog()
+        self.cases = InMemoryCaseRepository(self.audit)
         self.escalations = InMemoryEscalationStore(self.state)
 
     def upload_many(self, uploads: list[tuple[str, bytes, datetime]]) -> None:
@@ -242,11 +245,36 @@ class InMemoryStack:
         return 0
 
 
-class InMemoryCaseRepository:
-    """Alert cases, written only over the version they were read at (as the CaseTable)."""
+class InMemoryAuditLog:
+    """Append-only, as the AuditTable: an entry is never written over one with the same key."""
 
     def __init__(self) -> None:
+        self._entries: dict[tuple[str, str | None, str], AuditEntry] = {}
+
+    @staticmethod
+    def key(entry: AuditEntry) -> tuple[str, str | None, str]:
+        return entry.establishment, entry.prisoner_id, f"{entry.at.isoformat()}#{entry.entry_id}"
+
+    def check_absent(self, entry: AuditEntry) -> None:
+        if self.key(entry) in self._entries:
+            raise AuditEntryExistsError(entry.entry_id)
+
+    def append(self, entry: AuditEntry) -> None:
+        self.check_absent(entry)
+        self._entries[self.key(entry)] = entry
+
+    def for_prisoner(self, establishment: str, prisoner_id: str) -> list[AuditEntry]:
+        found = [e for (est, pid, _), e in self._entries.items() if est == establishment and pid == prisoner_id]
+        return sorted(found, key=lambda e: e.at, reverse=True)
+
+
+class InMemoryCaseRepository:
+    """Alert cases, written only over the version they were read at (as the CaseTable); a case saved
+    with its audit entry is stored with it in ``audit_log``, both or neither."""
+
+    def __init__(self, audit_log: InMemoryAuditLog | None = None) -> None:
         self._cases: dict[tuple[str, str], AlertCase] = {}
+        self.audit_log = audit_log
 
     def get(self, establishment: str, alert_id: str) -> AlertCase | None:
         return self._cases.get((establishment, alert_id))
@@ -255,10 +283,15 @@ class InMemoryCaseRepository:
         found = (self._cases.get((establishment, a)) for a in alert_ids)
         return {c.alert_id: c for c in found if c is not None}
 
-    def save(self, case: AlertCase) -> bool:
+    def save(self, case: AlertCase, audit: AuditEntry | None = None) -> bool:
+        if audit is not None and self.audit_log is None:
+            raise ValueError("a case saved with its audit entry needs the repository's audit_log")
         stored = self._cases.get((case.establishment, case.alert_id))
         if (stored.version if stored else 0) != case.version - 1:
             return False
+        if audit is not None and self.audit_log is not None:
+            self.audit_log.check_absent(audit)  # raises before either is written
+            self.audit_log.append(audit)
         self._cases[(case.establishment, case.alert_id)] = case
         return True
 

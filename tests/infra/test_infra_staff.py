@@ -36,6 +36,19 @@ def test_api_role_can_only_put_and_read_the_audit_trail(synthesized: Synthesized
     assert {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} <= denied
 
 
+def test_api_role_may_put_on_both_tables_a_change_and_its_audit_entry_are_written_to(
+    synthesized: Synthesized,
+) -> None:
+    """A TransactWriteItems ``Put`` is authorised as ``PutItem`` on its table."""
+    staff = synthesized.stack.staff
+    statements = _statements(synthesized, staff.api_function.role)
+    for table in (staff.case_table, staff.audit_table):
+        table_id = synthesized.logical_id(table)
+        mine = [s for s in statements if _targets(s, table_id)]
+        assert any(s["Effect"] == "Allow" and "dynamodb:PutItem" in _list(s["Action"]) for s in mine)
+        assert not any(s["Effect"] == "Deny" and "dynamodb:PutItem" in _list(s["Action"]) for s in mine)
+
+
 def test_api_role_reads_but_never_writes_the_state_table(synthesized: Synthesized) -> None:
     staff = synthesized.stack.staff
     state_id = synthesized.logical_id(synthesized.stack.storage.state_table)

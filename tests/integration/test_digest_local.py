@@ -57,11 +57,9 @@ def test_digest_handler_publishes_counts_to_governors_only(monkeypatch: pytest.M
         raised = datetime(2026, 11, 24, 7, tzinfo=UTC)
         moment = [raised]
         reader = StateTableBoardReader(local.resources["state_table"], horizon(config), client=ddb)
+        audit = DynamoAuditLog("aim-audit-digest-test", 2555, client=ddb)
         service = StaffService(
-            reader,
-            DynamoCaseRepository(CASE_TABLE, client=ddb),
-            DynamoAuditLog("aim-audit-digest-test", 2555, client=ddb),
-            clock=lambda: moment[0],
+            reader, DynamoCaseRepository(CASE_TABLE, client=ddb, audit_log=audit), audit, clock=lambda: moment[0]
         )
         officer = Principal("lei-officer", {"LEI": "officer"})
         moment[0] = raised + timedelta(minutes=15)

@@ -18,6 +18,7 @@ from aim.config import load_config
 from aim_local.board_seed import SeededAlert, seed_establishment
 from aim_local.serve import StaffLocal, api_event, staff_local
 from aim_local.stack import local_aws
+from botocore.exceptions import ClientError
 
 pytestmark = [
     pytest.mark.xdist_group("staff"),
@@ -357,6 +358,61 @@ def test_two_officers_acknowledging_at_once_one_wins_and_the_other_is_told(api: 
     assert loser_body["acknowledged_by"] == winner
     _, seen = api.call("GET", f"/api/alerts/{alert.alert_id}")
     assert seen["acknowledged_by"] == winner
+    # The loser's clashing write stored no audit entry of a change: only its refusal is recorded
+    _, trail = api.call("GET", f"/api/prisoners/LEI/{alert.prisoner_id}/audit", user="lei-governor")
+    takes = sorted((e["user"], e["result"]) for e in trail["entries"] if e["action"] == "alert.acknowledge")
+    loser = next(u for u in results if u != winner)
+    assert takes == sorted([(winner, "ok"), (loser, "held")])
+
+
+# --- an audit entry that cannot be written ---------------------------------------------------------
+@pytest.fixture
+def audit_unreachable(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The function's audit log points at a table that does not exist (the case table is fine)."""
+    from functions.api import handler
+
+    service = handler.wiring().service
+    assert service.cases.audit_log is service.audit
+    monkeypatch.setattr(service.audit, "table", "aim-audit-absent")
+
+
+@pytest.mark.parametrize(
+    ("path", "user"),
+    [
+        ("/api/prisoners/LEI/{pid}", "lei-officer"),
+        ("/api/alerts/{alert}", "lei-officer"),
+        ("/api/prisoners/LEI/{pid}/audit", "lei-governor"),
+        ("/api/establishments/LEI/outcomes?from=2026-11-01&to=2026-12-31", "lei-governor"),
+        ("/prisoners/LEI/{pid}", "lei-officer"),
+    ],
+)
+def test_a_read_whose_audit_entry_cannot_be_written_serves_nothing(
+    api: Api, audit_unreachable: None, path: str, user: str
+) -> None:
+    alert = api.alerts["LEI"][2]
+    target = path.format(pid=alert.prisoner_id, alert=alert.alert_id)
+    signed_in = {} if target.startswith("/api/") else {"headers": {"Cookie": f"aim-session={api.token(user)}"}}
+    # The function fails (API Gateway answers 502): no answer, so none of the prisoner's detail, goes back
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        api.call("GET", target, user=user if not signed_in else None, **signed_in)
+
+
+@pytest.mark.parametrize("action", ["acknowledge", "interventions"])
+def test_a_change_whose_audit_entry_cannot_be_written_changes_nothing(
+    api: Api, monkeypatch: pytest.MonkeyPatch, action: str
+) -> None:
+    from functions.api import handler
+
+    alert = api.fresh_alert()
+    service = handler.wiring().service
+    with monkeypatch.context() as broken:
+        broken.setattr(service.audit, "table", "aim-audit-absent")
+        with pytest.raises(ClientError, match="ResourceNotFoundException"):
+            api.call("POST", f"/api/alerts/{alert.alert_id}/{action}", body=INTERVENTION)
+    _, seen = api.call("GET", f"/api/alerts/{alert.alert_id}")
+    assert seen["status"] == "open" and seen["acknowledged_by"] is None and seen["interventions"] == []
+    _, trail = api.call("GET", f"/api/prisoners/LEI/{alert.prisoner_id}/audit", user="lei-governor")
+    assert not [e for e in trail["entries"] if e["action"].startswith("alert.") and e["action"] != "alert.view"]
 
 
 # --- outcomes and audit ----------------------------------------------------------------------------

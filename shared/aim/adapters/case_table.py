@@ -2,7 +2,8 @@
 
 ``pk = {EST}``, ``sk = CASE#{alert id}``; ``version`` (number) and the case as JSON in ``case``.
 A write succeeds only over the version it was read at (a new case only where none exists), so
-two officers acting at once never overwrite one another.
+two officers acting at once never overwrite one another. A case saved with its audit entry is one
+``TransactWriteItems`` over the CaseTable and the AuditTable: both land or neither does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from aim.adapters.audit_table import DynamoAuditLog
 from aim.adapters.aws import client as aws_client
+from aim.domain.audit import AuditEntry, AuditEntryExistsError
 from aim.domain.casework import AlertCase, Intervention
 
 BATCH_GET_LIMIT = 100
@@ -56,9 +59,12 @@ def case_to_item(case: AlertCase) -> dict[str, Any]:
 
 
 class DynamoCaseRepository:
-    def __init__(self, table: str, client: Any | None = None) -> None:
+    """``audit_log`` is where a case saved with its audit entry puts that entry (in the same transaction)."""
+
+    def __init__(self, table: str, client: Any | None = None, audit_log: DynamoAuditLog | None = None) -> None:
         self.table = table
         self._client = client
+        self.audit_log = audit_log
 
     @property
     def client(self) -> Any:
@@ -87,21 +93,49 @@ class DynamoCaseRepository:
                 request = response.get("UnprocessedKeys") or {}
         return found
 
-    def save(self, case: AlertCase) -> bool:
-        kwargs: dict[str, Any] = {"TableName": self.table, "Item": case_to_item(case)}
-        if case.version <= 1:
-            kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            kwargs["ConditionExpression"] = "#v = :read"
-            kwargs["ExpressionAttributeNames"] = {"#v": "version"}
-            kwargs["ExpressionAttributeValues"] = {":read": {"N": str(case.version - 1)}}
+    def save(self, case: AlertCase, audit: AuditEntry | None = None) -> bool:
+        put = self._put(case)
         try:
-            self.client.put_item(**kwargs)
+            if audit is None:
+                self.client.put_item(**put)
+            else:
+                self.client.transact_write_items(TransactItems=[{"Put": put}, {"Put": self._audit_put(audit)}])
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
+            refused = refused_puts(exc)
+            if refused[:1] in (["ConditionalCheckFailed"], ["TransactionConflict"]):
+                return False  # the case moved on since it was read, or is being written: nothing was written
+            if refused[1:] == ["ConditionalCheckFailed"] and audit is not None:
+                raise AuditEntryExistsError(audit.entry_id) from exc
             raise
         return True
 
+    def _put(self, case: AlertCase) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self.table, "Item": case_to_item(case)}
+        if case.version <= 1:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "#v = :read"
+            put["ExpressionAttributeNames"] = {"#v": "version"}
+            put["ExpressionAttributeValues"] = {":read": {"N": str(case.version - 1)}}
+        return put
 
-__all__ = ["DynamoCaseRepository", "case_from_item", "case_to_item"]
+    def _audit_put(self, entry: AuditEntry) -> dict[str, Any]:
+        if self.audit_log is None:
+            raise ValueError("a case saved with its audit entry needs the repository's audit_log")
+        return self.audit_log.put_request(entry)
+
+
+def refused_puts(exc: ClientError) -> list[str | None]:
+    """Why each put of a refused write failed (``ConditionalCheckFailed``, ``TransactionConflict``, or
+    None for a put that would have succeeded): ``[case]`` or ``[case, audit entry]``; empty when the
+    whole call failed (a missing table, throttling)."""
+    code = exc.response.get("Error", {}).get("Code")
+    if code == "ConditionalCheckFailedException":
+        return ["ConditionalCheckFailed"]
+    if code == "TransactionCanceledException":
+        reasons = exc.response.get("CancellationReasons") or []
+        return [None if r.get("Code") in (None, "None") else r.get("Code") for r in reasons]
+    return []
+
+
+__all__ = ["DynamoCaseRepository", "case_from_item", "case_to_item", "refused_puts"]

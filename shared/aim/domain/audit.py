@@ -18,6 +18,11 @@ AUDIT_ACTIONS = (
 )
 
 
+class AuditEntryExistsError(Exception):
+    """An entry with this entry's key is recorded already: entries are never overwritten, so the
+    write it belonged to (a change to an alert, say) was not made either."""
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     at: datetime

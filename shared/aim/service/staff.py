@@ -2,10 +2,11 @@
 
 Every use case takes the caller (``Principal``) first and checks their caseload before it reads
 anything; anything outside it is ``NotOnCaseloadError`` (answered 404 with an empty body). Every
-read of a prisoner's detail and every change is appended to the audit log before the answer
-goes back. Changes to a case are written only over the version they were read at; on a clash
-the case is read again and the change re-applied, so the second of two officers taking the
-same alert is told who took it.
+read of a prisoner's detail is appended to the audit log before the answer goes back; a change to
+a case is saved together with its audit entry, both or neither, and a refused change is audited
+too. An audit entry that cannot be written fails the request. Changes to a case are written only
+over the version they were read at; on a clash the case is read again and the change re-applied,
+so the second of two officers taking the same alert is told who took it.
 """
 
 from __future__ import annotations
@@ -65,8 +66,11 @@ class CaseRepository(Protocol):
 
     def get_many(self, establishment: str, alert_ids: Sequence[str]) -> dict[str, AlertCase]: ...
 
-    def save(self, case: AlertCase) -> bool:
-        """Store ``case`` if what is stored is still at ``case.version - 1`` (absent for 1); False otherwise."""
+    def save(self, case: AlertCase, audit: AuditEntry | None = None) -> bool:
+        """Store ``case`` if what is stored is still at ``case.version - 1`` (absent for 1); False otherwise,
+        writing nothing. With ``audit``, the entry is appended in the same all-or-nothing write: if it
+        cannot be (``AuditEntryExistsError``, or the log is unreachable) the error is raised and the
+        stored case is as it was."""
         ...
 
 
@@ -241,8 +245,8 @@ class StaffService:
             if changed is case:  # nothing to store: the same request again
                 self._audit(who, role, action, est, record.prisoner_id, alert_id, client, result="unchanged")
                 return AlertView(record, case), False
-            if self.cases.save(changed):
-                self._audit(who, role, action, est, record.prisoner_id, alert_id, client)
+            entry = self._entry(who, role, action, est, record.prisoner_id, alert_id, client)
+            if self.cases.save(changed, entry):
                 return AlertView(record, changed), True
         raise CaseConflictError(alert_id)
 
@@ -288,18 +292,29 @@ class StaffService:
         client: str,
         result: str = "ok",
     ) -> None:
-        self.audit.append(
-            AuditEntry(
-                at=self.clock(),
-                user=who.user,
-                role=role,
-                action=action,
-                establishment=establishment,
-                prisoner_id=prisoner_id,
-                alert_id=alert_id,
-                client_address=client,
-                result=result,
-            )
+        self.audit.append(self._entry(who, role, action, establishment, prisoner_id, alert_id, client, result))
+
+    def _entry(
+        self,
+        who: Principal,
+        role: str,
+        action: str,
+        establishment: str,
+        prisoner_id: str | None,
+        alert_id: str | None,
+        client: str,
+        result: str = "ok",
+    ) -> AuditEntry:
+        return AuditEntry(
+            at=self.clock(),
+            user=who.user,
+            role=role,
+            action=action,
+            establishment=establishment,
+            prisoner_id=prisoner_id,
+            alert_id=alert_id,
+            client_address=client,
+            result=result,
         )
 
 

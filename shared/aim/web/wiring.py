@@ -25,10 +25,11 @@ def wiring_from(
     ddb = clients.get("dynamodb")
     config = load_config(text=settings.aim_config)
     kwargs = {"clock": clock} if clock else {}
+    audit = DynamoAuditLog(settings.audit_table, settings.audit_retention_days, client=ddb)
     service = StaffService(
         StateTableBoardReader(settings.state_table, horizon(config), client=ddb),
-        DynamoCaseRepository(settings.case_table, client=ddb),
-        DynamoAuditLog(settings.audit_table, settings.audit_retention_days, client=ddb),
+        DynamoCaseRepository(settings.case_table, client=ddb, audit_log=audit),
+        audit,
         **kwargs,
     )
     sign_in = (
