@@ -28,7 +28,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -222,11 +222,23 @@ def capacity_figures(runs: Sequence[FamilyRun], config: AimConfig, red_alerts: i
     }
 
 
+def qualified(run: FamilyRun) -> tuple[list[Detection], list[AlertVerdict], list[PrisonerFacts]]:
+    """The run's detections, verdicts and facts with prison numbers made unique to the run: scenarios of
+    different families or seeds reuse numbers, and the subgroup figures look people up by number."""
+    tag = f"{run.family}/{run.seed}/"
+    return (
+        [replace(d, prisoner_id=tag + d.prisoner_id) for d in run.detections],
+        [replace(v, alert=replace(v.alert, prisoner_id=tag + v.alert.prisoner_id)) for v in run.verdicts],
+        [replace(f, prisoner_id=tag + f.prisoner_id) for f in run.facts],
+    )
+
+
 def family_results(runs: Sequence[FamilyRun], config: AimConfig) -> dict[str, Any]:
     """The figures of a set of runs, counts added over them, then rates."""
-    detections = [d for r in runs for d in r.detections]
-    verdicts = [v for r in runs for v in r.verdicts]
-    facts = [f for r in runs for f in r.facts]
+    parts = [qualified(r) for r in runs]
+    detections = [d for p in parts for d in p[0]]
+    verdicts = [v for p in parts for v in p[1]]
+    facts = [f for p in parts for f in p[2]]
     overall = figures(detections, verdicts, sum(f.custody_days for f in facts))
     age = subgroup_figures(detections, verdicts, facts, lambda f: f.age_band, AGE_BANDS, "age")
     usage = subgroup_figures(detections, verdicts, facts, lambda f: f.usage, USAGE_BANDS, "kiosk use")

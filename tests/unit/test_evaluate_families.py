@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -226,3 +227,21 @@ def test_thresholds_behind_are_written_as_runs_of_neighbours() -> None:
 
     assert _spans([2.0, 2.5, 3.0, 3.5, 4.0], [2.5, 3.0, 4.0]) == ["2.5-3", "4"]
     assert _spans([2.0, 2.5], []) == []
+
+
+def test_the_same_prison_number_in_two_scenarios_counts_as_two_people_in_the_subgroups() -> None:
+    # Given two scenarios that both use P0: young in one, over 40 in the other; a false red for each
+    young = replace(run("mixed", [None], true=0, false=0, days=100), facts=[PrisonerFacts("P0", 100, "18-24", "low")])
+    older = replace(
+        run("quiet", [None], true=0, false=0, days=100),
+        facts=[PrisonerFacts("P0", 300, "40+", "normal")],
+        verdicts=[AlertVerdict(RedAlert("P0", ONSET), False, "no collapse")],
+    )
+    # When pooled, in either order
+    one = family_results([young, older], AimConfig())["subgroups"]
+    other = family_results([older, young], AimConfig())["subgroups"]
+    # Then each person keeps their own band, days and false red
+    days = {(s["group"], s["band"]): (s["prisoner_days"], s["false_reds"]) for s in one}
+    assert days[("age", "18-24")] == (100, 0) and days[("age", "40+")] == (300, 1)
+    assert days[("kiosk use", "low")] == (100, 0) and days[("kiosk use", "normal")] == (300, 1)
+    assert one == other
