@@ -116,12 +116,12 @@ def test_all_reds_are_set_against_the_configured_capacity_when_one_is_set() -> N
     # Given 8 reds in 2,000 prisoner-days (4.0 per 1,000)
     runs = [run("mixed", [1.0], true=3, false=1, days=1000), run("noisy", [None], true=0, false=4, days=1000)]
     # When no capacity is configured, then the rate is reported and the ratio is not
-    off = family_results(runs, AimConfig())["all_reds"]
+    off = family_results(runs, AimConfig(red_capacity_per_1000=None))["all_reds"]
     assert off["red_alerts"] == 8 and off["reds_per_1000"] == pytest.approx(4.0)
     assert off["red_capacity_per_1000"] is None and off["ratio_to_capacity"] is None
     assert off["reds_per_1000_interval_95"] == [round(v / 2, 3) for v in poisson_interval(8)]
-    # When a capacity of 2 per 1,000 is set, then the reds ran at twice it
-    on = family_results(runs, AimConfig(red_capacity_per_1000=2.0))["all_reds"]
+    # When a capacity of 2 per 1,000 is set (the default), then the reds ran at twice it
+    on = family_results(runs, AimConfig())["all_reds"]
     assert on["red_capacity_per_1000"] == pytest.approx(2.0) and on["ratio_to_capacity"] == pytest.approx(2.0)
 
 
