@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aim.config import Digest as DigestSettings
-from aws_cdk import Aws, Duration
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -16,7 +16,7 @@ from infra import constants as c
 from infra.constructs.alerting import Alerting
 from infra.constructs.common import dlq_retention, encrypted_queue, key_use, queue_send_statements
 from infra.constructs.function import AimFunction, FunctionRuntime
-from infra.constructs.scoring import establishment_schedules
+from infra.constructs.scoring import establishment_schedules, scheduler_role
 from infra.constructs.storage import Storage
 from infra.nag import ASYNC_DLQ, IS_DLQ, acknowledge
 
@@ -82,24 +82,8 @@ class Digest(Construct):
     def _schedules(
         self, establishments: Sequence[str], settings: DigestSettings, timezone: str, max_age: Duration
     ) -> None:
-        self.scheduler_role = iam.Role(
-            self,
-            c.DIGEST_SCHEDULER_ROLE,
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-            ),
-            description="EventBridge Scheduler: invoke the AIM weekly digest function",
-        )
-        policy = iam.ManagedPolicy(
-            self,
-            f"{c.DIGEST_SCHEDULER_ROLE}Policy",
-            description="AIM: EventBridge Scheduler invokes the digest function and dead-letters failures",
-            statements=[
-                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.digest.function.function_arn]),
-                *queue_send_statements(self.dlq),
-            ],
-            roles=[self.scheduler_role],
+        self.scheduler_role, policy = scheduler_role(
+            self, c.DIGEST_SCHEDULER_ROLE, self.digest.function.function_arn, self.dlq, "weekly digest function"
         )
         self.schedules = establishment_schedules(
             self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -15,7 +15,7 @@ from infra import constants as c
 from infra.constructs.alerting import Alerting
 from infra.constructs.common import dlq_retention, encrypted_queue, key_use, queue_send_statements
 from infra.constructs.function import AimFunction, FunctionRuntime
-from infra.constructs.scoring import establishment_schedules
+from infra.constructs.scoring import establishment_schedules, scheduler_role
 from infra.constructs.storage import Storage
 from infra.nag import ASYNC_DLQ, IS_DLQ, acknowledge
 
@@ -71,24 +71,8 @@ class Escalation(Construct):
         self._schedules(establishments, schedule_minutes, max_age)
 
     def _schedules(self, establishments: Sequence[str], minutes: int, max_age: Duration) -> None:
-        self.scheduler_role = iam.Role(
-            self,
-            c.ESCALATION_SCHEDULER_ROLE,
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-            ),
-            description="EventBridge Scheduler: invoke the AIM escalation function",
-        )
-        policy = iam.ManagedPolicy(
-            self,
-            f"{c.ESCALATION_SCHEDULER_ROLE}Policy",
-            description="AIM: EventBridge Scheduler invokes the escalation function and dead-letters failures",
-            statements=[
-                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.escalate.function.function_arn]),
-                *queue_send_statements(self.dlq),
-            ],
-            roles=[self.scheduler_role],
+        self.scheduler_role, policy = scheduler_role(
+            self, c.ESCALATION_SCHEDULER_ROLE, self.escalate.function.function_arn, self.dlq, "escalation function"
         )
         self.schedules = establishment_schedules(
             self,

@@ -9,6 +9,7 @@ from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import constants as c
@@ -75,6 +76,33 @@ def establishment_schedules(
     return schedules
 
 
+def scheduler_role(
+    scope: Construct, role_id: str, function_arn: str, dlq: sqs.Queue, what: str
+) -> tuple[iam.Role, iam.ManagedPolicy]:
+    """The role EventBridge Scheduler assumes (from this account only) to invoke ``function_arn``
+    and dead-letter failed invocations to ``dlq``; ``what`` names the function in descriptions."""
+    role = iam.Role(
+        scope,
+        role_id,
+        assumed_by=iam.ServicePrincipal(
+            "scheduler.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+        ),
+        description=f"EventBridge Scheduler: invoke the AIM {what}",
+    )
+    policy = iam.ManagedPolicy(
+        scope,
+        f"{role_id}Policy",
+        description=f"AIM: EventBridge Scheduler invokes the {what} and dead-letters failures",
+        statements=[
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function_arn]),
+            *queue_send_statements(dlq),
+        ],
+        roles=[role],
+    )
+    return role, policy
+
+
 class Scoring(Construct):
     """Score function, ScoreDLQ (failed schedule deliveries and failed async invocations),
     AlertIdKey (the secret that keys alert ids; only the scorer reads it), SchedulerRole and
@@ -118,24 +146,8 @@ class Scoring(Construct):
         acknowledge(self.dlq, "Serverless-SQSRedrivePolicy", IS_DLQ)
         acknowledge(self.score.function, "Serverless-LambdaAsyncFailureDestination", ASYNC_DLQ)
 
-        self.scheduler_role = iam.Role(
-            self,
-            c.SCHEDULER_ROLE,
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-            ),
-            description="EventBridge Scheduler: invoke the AIM scorer",
-        )
-        self.scheduler_policy = iam.ManagedPolicy(
-            self,
-            f"{c.SCHEDULER_ROLE}Policy",
-            description="AIM: EventBridge Scheduler invokes the scorer and dead-letters failures",
-            statements=[
-                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.score.function.function_arn]),
-                *queue_send_statements(self.dlq),
-            ],
-            roles=[self.scheduler_role],
+        self.scheduler_role, self.scheduler_policy = scheduler_role(
+            self, c.SCHEDULER_ROLE, self.score.function.function_arn, self.dlq, "scorer"
         )
 
         self.schedules = establishment_schedules(
