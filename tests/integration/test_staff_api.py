@@ -329,7 +329,17 @@ def test_two_officers_acknowledging_at_once_one_wins_and_the_other_is_told(api: 
                 barrier.wait()
         return case
 
+    # DynamoDB applies two writes to one item one at a time; moto does not guard its transactions
+    # across threads, so the writes are put one after the other here, as DynamoDB would.
+    original_save = service.cases.save
+    one_at_a_time = threading.Lock()
+
+    def save_in_turn(*args: Any, **kwargs: Any) -> Any:
+        with one_at_a_time:
+            return original_save(*args, **kwargs)
+
     service.cases.get = get_then_wait  # type: ignore[method-assign]
+    service.cases.save = save_in_turn  # type: ignore[method-assign]
     cognito = api.staff.local.clients["cognito-idp"]
     for user in ("lei-officer-3",):
         cognito.admin_create_user(UserPoolId=api.staff.user_pool_id, Username=user, MessageAction="SUPPRESS")
@@ -351,6 +361,7 @@ def test_two_officers_acknowledging_at_once_one_wins_and_the_other_is_told(api: 
             t.join(timeout=30)
     finally:
         service.cases.get = original_get  # type: ignore[method-assign]
+        service.cases.save = original_save  # type: ignore[method-assign]
     statuses = sorted(s for s, _ in results.values())
     assert statuses == [200, 409]
     winner = next(u for u, (s, _) in results.items() if s == 200)
