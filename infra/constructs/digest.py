@@ -14,11 +14,10 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.constructs.alerting import Alerting
-from infra.constructs.common import dlq_retention, encrypted_queue, key_use, queue_send_statements
-from infra.constructs.function import AimFunction, FunctionRuntime
-from infra.constructs.scoring import establishment_schedules, scheduler_role
+from infra.constructs.common import key_use
+from infra.constructs.function import FunctionRuntime
+from infra.constructs.scoring import establishment_schedules, scheduled_function, scheduler_role
 from infra.constructs.storage import Storage
-from infra.nag import ASYNC_DLQ, IS_DLQ, acknowledge
 
 # Reading a table encrypted with a customer-managed key.
 _TABLE_READ_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
@@ -50,31 +49,25 @@ class Digest(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         max_age = Duration.seconds(c.DIGEST_MAX_EVENT_AGE_SECONDS)
-        self.dlq = encrypted_queue(
-            self, c.DIGEST_DLQ, description="weekly digests that could not be sent", retention=dlq_retention()
-        )
-        self.digest = AimFunction(
+        self.dlq, self.digest = scheduled_function(
             self,
             c.DIGEST_FUNCTION,
+            c.DIGEST_DLQ,
             runtime=runtime,
             handler=c.DIGEST_HANDLER,
             description="AIM weekly digest: how the week's reds were acted on, to the governors",
-            timeout=Duration.seconds(c.DIGEST_TIMEOUT_SECONDS),
-            memory_size=c.DIGEST_MEMORY_MB,
-            dead_letter_queue=self.dlq,
+            dlq_description="weekly digests that could not be sent",
+            timeout_seconds=c.DIGEST_TIMEOUT_SECONDS,
+            memory_mb=c.DIGEST_MEMORY_MB,
             retry_attempts=2,
-            max_event_age=max_age,
+            max_age=max_age,
         )
         self.digest.function.add_environment("CASE_TABLE", case_table.table_name)
         role = self.digest.role
-        for statement in queue_send_statements(self.dlq):
-            role.add_to_principal_policy(statement)
         # Read only: the alert records (one query) and their cases (batch get).
         _grant_read(role, storage.state_table, storage.state_key, "dynamodb:Query")
         _grant_read(role, case_table, case_key, "dynamodb:BatchGetItem")
         alerting.grant_publish(role)
-        acknowledge(self.dlq, "Serverless-SQSRedrivePolicy", IS_DLQ)
-        acknowledge(self.digest.function, "Serverless-LambdaAsyncFailureDestination", ASYNC_DLQ)
         self.expression = weekly_cron(settings)
         self.timezone = timezone
         self._schedules(establishments, settings, timezone, max_age)

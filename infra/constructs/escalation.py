@@ -13,11 +13,10 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.constructs.alerting import Alerting
-from infra.constructs.common import dlq_retention, encrypted_queue, key_use, queue_send_statements
-from infra.constructs.function import AimFunction, FunctionRuntime
-from infra.constructs.scoring import establishment_schedules, scheduler_role
+from infra.constructs.common import key_use
+from infra.constructs.function import FunctionRuntime
+from infra.constructs.scoring import establishment_schedules, scheduled_function, scheduler_role
 from infra.constructs.storage import Storage
-from infra.nag import ASYNC_DLQ, IS_DLQ, acknowledge
 
 _TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 
@@ -42,32 +41,26 @@ class Escalation(Construct):
         super().__init__(scope, construct_id)
         # A run older than one period is superseded by the next one.
         max_age = Duration.seconds(max(60, schedule_minutes * 60))
-        self.dlq = encrypted_queue(
-            self, c.ESCALATE_DLQ, description="escalation runs that could not run", retention=dlq_retention()
-        )
-        self.escalate = AimFunction(
+        self.dlq, self.escalate = scheduled_function(
             self,
             c.ESCALATE_FUNCTION,
+            c.ESCALATE_DLQ,
             runtime=runtime,
             handler=c.ESCALATE_HANDLER,
             description="AIM escalation: re-publishes reds nobody has acknowledged",
-            timeout=Duration.seconds(c.ESCALATE_TIMEOUT_SECONDS),
-            memory_size=c.ESCALATE_MEMORY_MB,
-            dead_letter_queue=self.dlq,
+            dlq_description="escalation runs that could not run",
+            timeout_seconds=c.ESCALATE_TIMEOUT_SECONDS,
+            memory_mb=c.ESCALATE_MEMORY_MB,
             retry_attempts=1,
-            max_event_age=max_age,
+            max_age=max_age,
         )
         self.escalate.function.add_environment("CASE_TABLE", case_table.table_name)
         role = self.escalate.role
-        for statement in queue_send_statements(self.dlq):
-            role.add_to_principal_policy(statement)
         # Alert records read; escalation records and outbox written (a transaction of two puts), outbox deleted.
         state_actions = ("dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query")
         _grant(role, storage.state_table, storage.state_key, *state_actions)
         _grant(role, case_table, case_key, "dynamodb:BatchGetItem")
         alerting.grant_publish(role)
-        acknowledge(self.dlq, "Serverless-SQSRedrivePolicy", IS_DLQ)
-        acknowledge(self.escalate.function, "Serverless-LambdaAsyncFailureDestination", ASYNC_DLQ)
         self._schedules(establishments, schedule_minutes, max_age)
 
     def _schedules(self, establishments: Sequence[str], minutes: int, max_age: Duration) -> None:

@@ -103,6 +103,42 @@ def scheduler_role(
     return role, policy
 
 
+def scheduled_function(
+    scope: Construct,
+    function_id: str,
+    dlq_id: str,
+    *,
+    runtime: FunctionRuntime,
+    handler: str,
+    description: str,
+    dlq_description: str,
+    timeout_seconds: int,
+    memory_mb: int,
+    retry_attempts: int,
+    max_age: Duration,
+) -> tuple[sqs.Queue, AimFunction]:
+    """A function run by a schedule, with its own encrypted dead-letter queue for invocations that
+    failed every retry (it may send to it; cdk-nag's findings on that pattern acknowledged)."""
+    dlq = encrypted_queue(scope, dlq_id, description=dlq_description, retention=dlq_retention())
+    function = AimFunction(
+        scope,
+        function_id,
+        runtime=runtime,
+        handler=handler,
+        description=description,
+        timeout=Duration.seconds(timeout_seconds),
+        memory_size=memory_mb,
+        dead_letter_queue=dlq,
+        retry_attempts=retry_attempts,
+        max_event_age=max_age,
+    )
+    for statement in queue_send_statements(dlq):
+        function.role.add_to_principal_policy(statement)
+    acknowledge(dlq, "Serverless-SQSRedrivePolicy", IS_DLQ)
+    acknowledge(function.function, "Serverless-LambdaAsyncFailureDestination", ASYNC_DLQ)
+    return dlq, function
+
+
 class Scoring(Construct):
     """Score function, ScoreDLQ (failed schedule deliveries and failed async invocations),
     AlertIdKey (the secret that keys alert ids; only the scorer reads it), SchedulerRole and
@@ -123,28 +159,22 @@ class Scoring(Construct):
         self.schedule_minutes = schedule_minutes
         # A run older than one period is superseded by the next scheduled run.
         max_age = Duration.seconds(max(60, min(schedule_minutes * 60, 6 * 3600)))
-        self.dlq = encrypted_queue(
-            self, c.SCORE_DLQ, description="scoring runs that could not run", retention=dlq_retention()
-        )
-        self.score = AimFunction(
+        self.dlq, self.score = scheduled_function(
             self,
             c.SCORE_FUNCTION,
+            c.SCORE_DLQ,
             runtime=runtime,
             handler=c.SCORE_HANDLER,
             description="AIM scorer: updates baselines and traffic lights, raises alerts",
-            timeout=Duration.seconds(c.SCORE_TIMEOUT_SECONDS),
-            memory_size=c.SCORE_MEMORY_MB,
-            dead_letter_queue=self.dlq,
+            dlq_description="scoring runs that could not run",
+            timeout_seconds=c.SCORE_TIMEOUT_SECONDS,
+            memory_mb=c.SCORE_MEMORY_MB,
             retry_attempts=2,
-            max_event_age=max_age,
+            max_age=max_age,
         )
-        for statement in queue_send_statements(self.dlq):
-            self.score.role.add_to_principal_policy(statement)
         storage.grant_scorer(self.score.role)
         alerting.grant_publish(self.score.role)
         self.alert_id_key = self._alert_id_key()
-        acknowledge(self.dlq, "Serverless-SQSRedrivePolicy", IS_DLQ)
-        acknowledge(self.score.function, "Serverless-LambdaAsyncFailureDestination", ASYNC_DLQ)
 
         self.scheduler_role, self.scheduler_policy = scheduler_role(
             self, c.SCHEDULER_ROLE, self.score.function.function_arn, self.dlq, "scorer"
