@@ -258,6 +258,17 @@ def test_board_on_a_phone(site: Site, browser: Any) -> None:
     page.context.close()
 
 
+def test_outcomes_on_a_phone(site: Site, browser: Any) -> None:
+    url, _ = site
+    page = sign_in(browser, url, "lei-governor", viewport={"width": 375, "height": 740})
+    page.goto(url + "/establishments/LEI/outcomes?from=2026-11-01&to=2026-12-31")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375 + 1  # wide tables scroll in their own box, not the page
+    assert axe_violations(page) == []
+    page.screenshot(path=str(SCREENSHOTS / "outcomes-phone.png"), full_page=False)
+    page.context.close()
+
+
 def test_unknown_page_is_an_html_404_and_unknown_api_path_json(site: Site, browser: Any) -> None:
     url, _ = site
     context = browser.new_context()
