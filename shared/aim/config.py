@@ -153,7 +153,7 @@ class AimConfig(_Strict):
     )
     static_factors: StaticFactorWeights = StaticFactorWeights()
     silence: Silence = Silence()
-    quiet_period_hours: Annotated[int, Field(ge=0, le=24 * 60)] = 72
+    quiet_period_hours: Annotated[int, Field(ge=0, le=24 * 60)] = 336
     # Page again for a red that persists past the quiet period (off: persistent reds stay on the board).
     remind_while_red: bool = False
     late_data_hours: Annotated[int, Field(ge=0, le=72)] = 6

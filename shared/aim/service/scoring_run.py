@@ -38,7 +38,7 @@ from aim.domain.assessment import (
     silence_reasons,
     static_factors,
 )
-from aim.domain.calibration import RedLine, calibrate, line_value, update_history
+from aim.domain.calibration import RedLine, calibrate, line_value, person_key, update_history
 from aim.domain.features import CHANNELS, DROP, MEMBERSHIP, F, day_vectors, kiosk_hours
 from aim.domain.ports import ActivityRepository, AlertPublisher, StateRepository
 from aim.domain.prisoner import PrisonerState
@@ -260,7 +260,11 @@ class ScoringRun:
         before = {d: e for d, e in self.red_history.items() if d < last_day.isoformat()}
         cfg = self.config
         return calibrate(
-            before, cfg.thresholds_for(self.est), cfg.red_capacity_for(self.est), cfg.red_capacity_min_days
+            before,
+            cfg.thresholds_for(self.est),
+            cfg.red_capacity_for(self.est),
+            cfg.red_capacity_min_days,
+            quiet_days=max(1, round(cfg.quiet_period_hours / 24)),
         )
 
     def _apply_day(
@@ -394,7 +398,7 @@ class ScoringRun:
         lights: dict[str, int] = defaultdict(int)
         self.wing_lights = defaultdict(Counter)
         self.new_ambers = Counter()
-        values: list[float] = []  # what each judged prisoner-day adds to the history the line is set from
+        values: list[tuple[str, float]] = []  # (whose, line value) of each judged prisoner: the history
         for p, s in enumerate(active):
             factors, multiplier = static_factors(s, last_day, self.config)
             amber_at, red_at = line.amber * multiplier, line.red * multiplier
@@ -402,7 +406,7 @@ class ScoringRun:
             light, value, silent = self._light(result, p, judgeable, amber_at, red_at)
             kept = line_value(light, float(result.score[p]), multiplier, silent)
             if kept is not None:
-                values.append(kept)
+                values.append((person_key(self.alert_key, s.prisoner_id), kept))
             why = self._reasons(result, p, light, silent, last_day) if light in ("red", "amber") else []
             assessment = Assessment(
                 s.prisoner_id, light, value, amber_at, red_at, factors, why, last_day.isoformat(), line_shown
