@@ -96,9 +96,18 @@ class ReplaySummary:
             f"scoring runs: {self.scoring_runs}",
             self.escalation_line(),
         ]
+        out.extend(self.red_line_lines())
         if self.dead_letters:
             out.append(f"dead-letter queue: {self.dead_letters} messages")
         return out
+
+    def red_line_lines(self) -> list[str]:
+        """The red line each establishment ended on and how it was set."""
+        lines: dict[str, dict[str, Any]] = {}
+        for row in self.board:
+            if row.get("red_line") and row["in_custody"]:
+                lines.setdefault(str(row["establishment"]), row["red_line"])
+        return [f"red line {est}: {line['value']} ({line['basis']})" for est, line in sorted(lines.items())]
 
 
 def header_created_at(body: bytes) -> datetime | None:
@@ -171,6 +180,7 @@ def board_row(s: PrisonerState) -> dict[str, Any]:
         "red_at": s.thresholds[1] if s.thresholds else None,
         "in_custody": s.in_custody,
         "open_alert": s.open_alert,
+        "red_line": s.red_line,
     }
 
 

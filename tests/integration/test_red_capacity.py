@@ -14,19 +14,19 @@ from aim_local.replay import BatchFile, replay
 
 
 @pytest.fixture(scope="module")
-def replayed() -> tuple[AimConfig, InMemoryStack, list[dict[str, Any]]]:
+def replayed() -> tuple[AimConfig, InMemoryStack, list[dict[str, Any]], list[str]]:
     spec = ScenarioSpec(seed=4, prisoners=60, days=35, collapse_fraction=0.1)
     scenario = simulate(spec)
     config = AimConfig(establishments=[spec.establishment], red_capacity_per_1000=5.0)
     alerts: list[dict[str, Any]] = []
     kept: list[InMemoryStack] = []
     batches = [BatchFile(b.key, b.body, b.created_at) for b in scenario.batches]
-    replay(batches, config, on_alert=alerts.append, keep=kept.append)
-    return config, kept[0], alerts
+    summary = replay(batches, config, on_alert=alerts.append, keep=kept.append)
+    return config, kept[0], alerts, summary.lines()
 
 
 def test_the_line_in_force_and_its_history_are_stored(replayed):
-    config, stack, _ = replayed
+    config, stack, _, _ = replayed
     meta = stack.state.load_control("LEI").meta
     line = meta["red_line"]
     assert line["method"] == "calibrated"
@@ -38,7 +38,7 @@ def test_the_line_in_force_and_its_history_are_stored(replayed):
 
 
 def test_every_alert_carries_the_line_it_was_raised_against(replayed):
-    config, _, alerts = replayed
+    config, _, alerts, _ = replayed
     assert alerts
     methods = {a["red_line"]["method"] for a in alerts}
     assert "calibrated" in methods and methods <= {"configured", "calibrated"}
@@ -49,6 +49,12 @@ def test_every_alert_carries_the_line_it_was_raised_against(replayed):
         if line["method"] == "configured":
             assert line["value"] == config.thresholds.red
             assert line["basis"].startswith("configured: fewer than 14 full days of history")
+
+
+def test_a_replay_says_which_line_each_establishment_ended_on(replayed):
+    _, stack, _, lines = replayed
+    line = stack.state.load_control("LEI").meta["red_line"]
+    assert f"red line LEI: {line['value']} ({line['basis']})" in lines
 
 
 def test_without_collapses_reds_arrive_at_about_the_capacity():
