@@ -138,9 +138,10 @@ class AimConfig(_Strict):
     thresholds: Thresholds = Thresholds()
     establishment_thresholds: dict[Annotated[str, Field(pattern=EST_CODE)], Thresholds] = Field(default_factory=dict)
     # Reds per 1,000 prisoner-days the safety team can act on: once an establishment has
-    # red_capacity_min_days judged days, its red line is set where its own recent judged days reach
-    # that rate (domain/calibration.py; bounded by the thresholds above, which also serve until
-    # then; static factors still lower it per person). null: the configured thresholds only.
+    # red_capacity_min_days judged days, its red line is set where its own recent judged days would
+    # have raised reds at that rate, a red counted once per episode as alerts behave
+    # (domain/calibration.py; bounded by half and twice the configured red, and the thresholds above
+    # serve until then; static factors still lower it per person). null: the configured thresholds only.
     red_capacity_per_1000: Annotated[float, Field(gt=0, le=100)] | None = 2.0
     establishment_red_capacity: dict[
         Annotated[str, Field(pattern=EST_CODE)], Annotated[float, Field(gt=0, le=100)] | None

@@ -17,7 +17,7 @@ from aim.service.scoring_run import GroupDrop, age_band, day_confounders, subgro
 from aim.service.staff import outcome_figures
 
 LINE_6 = {"value": 6.0, "amber": 4.0, "method": "configured", "basis": "configured: no red capacity set"}
-LINE_5 = {"value": 5.2, "amber": 3.47, "method": "calibrated", "basis": "calibrated: 99.50th percentile of 900"}
+LINE_5 = {"value": 5.2, "amber": 3.47, "method": "calibrated", "basis": "calibrated: at most 5 reds per 1,000 over 900"}
 WEEKS = weeks_between(date(2026, 11, 2), date(2026, 11, 15))  # 2026-11-02 and -09, Mondays
 
 # Four days of day records: Fri 6, Sat 7 (an outage on B), Mon 9 (a lockdown of all), Tue 10 (no
