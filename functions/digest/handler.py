@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aim.adapters.board_state import StateTableBoardReader
 from aim.adapters.case_table import DynamoCaseRepository
@@ -51,13 +52,15 @@ def get_digest_settings() -> DigestSettings:
 @event_parser(model=DigestEvent)
 def handler(event: DigestEvent, context: LambdaContext) -> dict[str, Any]:
     settings = get_digest_settings()
+    config = load_config(text=settings.aim_config)
     now = event.scheduled_time or datetime.now(UTC)
     sent = send_digest(
         event.establishment,
         now,
-        StateTableBoardReader(settings.state_table, horizon(load_config(text=settings.aim_config))),
+        StateTableBoardReader(settings.state_table, horizon(config)),
         DynamoCaseRepository(settings.case_table),
         SnsAlertPublisher(settings.alert_topic_arn),
+        ZoneInfo(config.timezone),
     )
     figures = sent.figures
     logger.info(

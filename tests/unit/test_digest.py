@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from aim.domain.board import AlertRecord
 from aim.domain.casework import AlertCase, Intervention
 from aim.domain.digest import duration_text
 from aim.service.digest import build_digest, digest_window, send_digest
 
+LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday: the week is Mon 9 to Sun 15 November
 NOTES = ("Felt low after a call home", "Said the kiosk was broken")
 PRISON_NUMBER = re.compile(r"[A-Z][0-9]{4}[A-Z]{2}")
@@ -134,13 +136,26 @@ Details on the board: the establishment's outcomes page."""
 
 
 def test_window_is_the_seven_whole_days_before_the_run_day() -> None:
-    start, end = digest_window(NOW)
+    start, end = digest_window(NOW, LONDON)
     assert (start.isoformat(), end.isoformat()) == ("2026-11-09", "2026-11-15")
+
+
+def test_the_week_is_in_local_days_as_the_schedule_runs() -> None:
+    # Given the Monday 08:00 run in summer time (07:00 UTC), and an alert at 00:30 local on the
+    # Monday a week before (23:30 UTC on the Sunday before it)
+    now = datetime(2026, 6, 15, 7, 0, tzinfo=UTC)
+    assert digest_window(now, LONDON) == (date(2026, 6, 8), date(2026, 6, 14))
+    early = record("early", "A1234BC", datetime(2026, 6, 7, 23, 30, tzinfo=UTC))
+    late = record("late", "A1234BC", datetime(2026, 6, 14, 23, 30, tzinfo=UTC))
+    # Then the first is in the week (local Monday 8 June) and the second is not (local Monday 15 June)
+    figures = build_digest("LEI", now, Reader([early]), Cases({}), LONDON)
+    assert figures.raised == 1 and (figures.start, figures.end) == ("2026-06-08", "2026-06-14")
+    assert build_digest("LEI", now, Reader([late]), Cases({}), LONDON).raised == 0
 
 
 def test_digest_text_matches_the_hand_worked_fixture() -> None:
     publisher = Publisher()
-    sent = send_digest("LEI", NOW, *fixture(), publisher)
+    sent = send_digest("LEI", NOW, *fixture(), publisher, LONDON)
     assert sent.message_id == "m-1"
     assert publisher.sent[0]["text"] == EXPECTED
     machine = json.loads(str(publisher.sent[0]["json"]))
@@ -151,7 +166,7 @@ def test_digest_text_matches_the_hand_worked_fixture() -> None:
 
 def test_digest_carries_no_prison_number_note_reason_or_name() -> None:
     publisher = Publisher()
-    send_digest("LEI", NOW, *fixture(), publisher)
+    send_digest("LEI", NOW, *fixture(), publisher, LONDON)
     for form in (str(publisher.sent[0]["text"]), str(publisher.sent[0]["json"])):
         assert not PRISON_NUMBER.search(form)
         for secret in (*NOTES, "officer", "self-harm", "Phone calls", "w1", "A-1-01"):
@@ -160,13 +175,13 @@ def test_digest_carries_no_prison_number_note_reason_or_name() -> None:
 
 def test_digest_is_published_for_governors_only() -> None:
     publisher = Publisher()
-    send_digest("LEI", NOW, *fixture(), publisher)
+    send_digest("LEI", NOW, *fixture(), publisher, LONDON)
     assert publisher.sent[0]["attributes"] == {"kind": "digest", "digest": "true", "establishment": "LEI"}
     assert publisher.sent[0]["subject"] == "AIM weekly digest LEI"
 
 
 def test_a_quiet_week_says_no_data_rather_than_zero() -> None:
-    figures = build_digest("MDI", NOW, *fixture())
+    figures = build_digest("MDI", NOW, *fixture(), LONDON)
     assert (figures.raised, figures.acknowledged, figures.open_over_a_day) == (0, 0, 0)
     assert figures.median_minutes_to_acknowledge is None
     assert duration_text(None) == "no data"

@@ -2,9 +2,9 @@
 governors' SNS subscriptions (message attribute ``digest=true``).
 
 The figures are those of the governor's outcomes page (``outcome_figures``), over the seven whole
-days before the run day, plus how many alerts raised up to ``OPEN_LOOKBACK_DAYS`` back are still
-open more than a day after they were raised. Nothing about a prisoner leaves: no prison number,
-no reason, no note.
+local days (the configured time zone, in which the schedule runs) before the run day, plus how many
+alerts raised up to ``OPEN_LOOKBACK_DAYS`` back are still open more than a day after they were
+raised. Nothing about a prisoner leaves: no prison number, no reason, no note.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
 from aim.domain.alerts import KIND_ATTRIBUTE
@@ -46,20 +46,22 @@ class DigestSent:
     figures: DigestFigures
 
 
-def digest_window(now: datetime) -> tuple[date, date]:
-    """The seven whole (UTC) days before ``now``'s day."""
-    end = now.astimezone(UTC).date() - timedelta(days=1)
+def digest_window(now: datetime, tz: tzinfo) -> tuple[date, date]:
+    """The seven whole local days before ``now``'s local day."""
+    end = now.astimezone(tz).date() - timedelta(days=1)
     return end - timedelta(days=DIGEST_DAYS - 1), end
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
+def _midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz)
 
 
-def build_digest(establishment: str, now: datetime, reader: RaisedAlerts, cases: CaseLookup) -> DigestFigures:
-    start, end = digest_window(now)
-    lo, hi = _midnight(start), _midnight(end + timedelta(days=1))
-    since = min(lo, _midnight(now.date() - timedelta(days=OPEN_LOOKBACK_DAYS)))
+def build_digest(
+    establishment: str, now: datetime, reader: RaisedAlerts, cases: CaseLookup, tz: tzinfo
+) -> DigestFigures:
+    start, end = digest_window(now, tz)
+    lo, hi = _midnight(start, tz), _midnight(end + timedelta(days=1), tz)
+    since = min(lo, _midnight(end - timedelta(days=OPEN_LOOKBACK_DAYS), tz))
     recent = reader.alerts_raised(establishment, since, now)
     held = cases.get_many(establishment, [r.alert_id for r in recent]) if recent else {}
     week = [r for r in recent if lo <= datetime.fromisoformat(r.raised_at) < hi]
@@ -84,9 +86,14 @@ def build_digest(establishment: str, now: datetime, reader: RaisedAlerts, cases:
 
 
 def send_digest(
-    establishment: str, now: datetime, reader: RaisedAlerts, cases: CaseLookup, publisher: AlertPublisher
+    establishment: str,
+    now: datetime,
+    reader: RaisedAlerts,
+    cases: CaseLookup,
+    publisher: AlertPublisher,
+    tz: tzinfo,
 ) -> DigestSent:
-    figures = build_digest(establishment, now, reader, cases)
+    figures = build_digest(establishment, now, reader, cases, tz)
     message_id = publisher.publish(
         machine_json=json.dumps(figures.to_json(), sort_keys=True),
         human_text=digest_text(figures),
