@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
@@ -32,6 +33,22 @@ def data_key(scope: Construct, construct_id: str, description: str) -> kms.Key:
 def via_service(service: str) -> dict[str, dict[str, str]]:
     """Condition restricting key use to requests an AWS service makes on the caller's behalf."""
     return {"StringEquals": {"kms:ViaService": f"{service}.{Aws.REGION}.amazonaws.com"}}
+
+
+TABLE_READ_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+TABLE_KEY_ACTIONS = (*TABLE_READ_KEY_ACTIONS, "kms:Encrypt", "kms:GenerateDataKey")
+
+
+def grant_table(
+    principal: iam.IGrantable, table: dynamodb.ITable, key: kms.IKey, *actions: str, read_only: bool = False
+) -> None:
+    """Exactly ``actions`` on ``table``, and its key's use through DynamoDB (decrypt only when
+    ``read_only``)."""
+    role = principal.grant_principal
+    role.add_to_principal_policy(iam.PolicyStatement(actions=sorted(actions), resources=[table.table_arn]))
+    role.add_to_principal_policy(
+        key_use(key, "dynamodb", *(TABLE_READ_KEY_ACTIONS if read_only else TABLE_KEY_ACTIONS))
+    )
 
 
 def key_use(key: kms.IKey, service: str, *actions: str) -> iam.PolicyStatement:

@@ -8,19 +8,17 @@ from collections.abc import Sequence
 from aim.config import Digest as DigestSettings
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra import constants as c
 from infra.constructs.alerting import Alerting
-from infra.constructs.common import key_use
+from infra.constructs.common import grant_table
 from infra.constructs.function import FunctionRuntime
 from infra.constructs.scoring import establishment_schedules, scheduled_function, scheduler_role
 from infra.constructs.storage import Storage
 
 # Reading a table encrypted with a customer-managed key.
-_TABLE_READ_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 
 
 def weekly_cron(settings: DigestSettings) -> str:
@@ -65,8 +63,8 @@ class Digest(Construct):
         self.digest.function.add_environment("CASE_TABLE", case_table.table_name)
         role = self.digest.role
         # Read only: the alert records (one query) and their cases (batch get).
-        _grant_read(role, storage.state_table, storage.state_key, "dynamodb:Query")
-        _grant_read(role, case_table, case_key, "dynamodb:BatchGetItem")
+        grant_table(role, storage.state_table, storage.state_key, "dynamodb:Query", read_only=True)
+        grant_table(role, case_table, case_key, "dynamodb:BatchGetItem", read_only=True)
         alerting.grant_publish(role)
         self.expression = weekly_cron(settings)
         self.timezone = timezone
@@ -91,8 +89,3 @@ class Digest(Construct):
             max_age=max_age,
             calendar=(self.expression, timezone, f"every {settings.weekday} at {settings.hour:02d}:00 {timezone}"),
         )
-
-
-def _grant_read(role: iam.IRole, table: dynamodb.ITable, key: kms.IKey, *actions: str) -> None:
-    role.add_to_principal_policy(iam.PolicyStatement(actions=sorted(actions), resources=[table.table_arn]))
-    role.add_to_principal_policy(key_use(key, "dynamodb", *_TABLE_READ_KEY_ACTIONS))

@@ -7,18 +7,15 @@ from collections.abc import Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra import constants as c
 from infra.constructs.alerting import Alerting
-from infra.constructs.common import key_use
+from infra.constructs.common import grant_table
 from infra.constructs.function import FunctionRuntime
 from infra.constructs.scoring import establishment_schedules, scheduled_function, scheduler_role
 from infra.constructs.storage import Storage
-
-_TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 
 
 class Escalation(Construct):
@@ -58,8 +55,8 @@ class Escalation(Construct):
         role = self.escalate.role
         # Alert records read; escalation records and outbox written (a transaction of two puts), outbox deleted.
         state_actions = ("dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query")
-        _grant(role, storage.state_table, storage.state_key, *state_actions)
-        _grant(role, case_table, case_key, "dynamodb:BatchGetItem")
+        grant_table(role, storage.state_table, storage.state_key, *state_actions)
+        grant_table(role, case_table, case_key, "dynamodb:BatchGetItem")
         alerting.grant_publish(role)
         self._schedules(establishments, schedule_minutes, max_age)
 
@@ -79,8 +76,3 @@ class Escalation(Construct):
             dlq_arn=self.dlq.queue_arn,
             max_age=max_age,
         )
-
-
-def _grant(role: iam.IRole, table: dynamodb.ITable, key: kms.IKey, *actions: str) -> None:
-    role.add_to_principal_policy(iam.PolicyStatement(actions=sorted(actions), resources=[table.table_arn]))
-    role.add_to_principal_policy(key_use(key, "dynamodb", *_TABLE_KEY_ACTIONS))

@@ -18,16 +18,14 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_cognito as cognito
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from infra import constants as c
-from infra.constructs.common import data_key, key_use
+from infra.constructs.common import data_key, grant_table
 from infra.constructs.function import LOG_RETENTION, AimFunction, FunctionRuntime
 from infra.constructs.storage import Storage, data_table
 
@@ -40,7 +38,6 @@ AUDIT_RETENTION_DAYS = 2555  # seven years
 SIGN_IN_RATE_LIMIT = 100  # requests per 5 minutes per client address to /sign-in
 THROTTLE_RATE = 50
 THROTTLE_BURST = 100
-_TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 
 
 class Staff(Construct):
@@ -131,14 +128,14 @@ class Staff(Construct):
         }.items():
             fn.add_environment(name, value)
         role = self.api_function.role
-        self._grant(
+        grant_table(
             role, storage.state_table, storage.state_key, "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"
         )
-        self._grant(
+        grant_table(
             role, self.case_table, self.case_key, "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"
         )
         # Append-only: put (the code adds attribute_not_exists) and read; never update or delete.
-        self._grant(role, self.audit_table, self.audit_key, "dynamodb:PutItem", "dynamodb:Query")
+        grant_table(role, self.audit_table, self.audit_key, "dynamodb:PutItem", "dynamodb:Query")
         role.add_to_policy(
             iam.PolicyStatement(
                 effect=iam.Effect.DENY,
@@ -258,11 +255,6 @@ class Staff(Construct):
         acknowledge_staff_findings(self)
 
     # --- helpers --------------------------------------------------------------------------------
-    @staticmethod
-    def _grant(role: iam.IRole, table: dynamodb.ITable, key: kms.IKey, *actions: str) -> None:
-        role.add_to_principal_policy(iam.PolicyStatement(actions=sorted(actions), resources=[table.table_arn]))
-        role.add_to_principal_policy(key_use(key, "dynamodb", *_TABLE_KEY_ACTIONS))
-
     def _web_acl(self) -> wafv2.CfnWebACL:
         def managed(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
             return wafv2.CfnWebACL.RuleProperty(

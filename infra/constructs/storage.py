@@ -9,11 +9,10 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra import constants as c
-from infra.constructs.common import data_key, key_use
+from infra.constructs.common import data_key, grant_table
 from infra.nag import HIPAA_AND_NIST, NO_BACKUP_PLAN, acknowledge
 
 # DynamoDB calls the key on the caller's behalf for reads and writes.
-_TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 
 
 def data_table(scope: Construct, construct_id: str, key: kms.IKey, *, ttl: bool) -> dynamodb.Table:
@@ -52,7 +51,7 @@ class Storage(Construct):
 
     def grant_transform(self, principal: iam.IGrantable) -> None:
         """The transform reads which facts exist and writes new ones plus day markers."""
-        self._grant(
+        grant_table(
             principal,
             self.activity_table,
             self.activity_key,
@@ -63,7 +62,7 @@ class Storage(Construct):
 
     def grant_scorer(self, principal: iam.IGrantable) -> None:
         """The scorer reads facts and owns the derived state (leases, per-prisoner state, alerts)."""
-        self._grant(
+        grant_table(
             principal,
             self.activity_table,
             self.activity_key,
@@ -71,7 +70,7 @@ class Storage(Construct):
             "dynamodb:GetItem",
             "dynamodb:Query",
         )
-        self._grant(
+        grant_table(
             principal,
             self.state_table,
             self.state_key,
@@ -82,10 +81,3 @@ class Storage(Construct):
             "dynamodb:Query",
             "dynamodb:UpdateItem",
         )
-
-    @staticmethod
-    def _grant(principal: iam.IGrantable, table: dynamodb.Table, key: kms.IKey, *actions: str) -> None:
-        principal.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=sorted(actions), resources=[table.table_arn])
-        )
-        principal.grant_principal.add_to_principal_policy(key_use(key, "dynamodb", *_TABLE_KEY_ACTIONS))
